@@ -1,0 +1,114 @@
+// Package tracing sets up the AWS X-Ray SDK for a service: incoming requests become segments
+// named after the service, outgoing calls become subsegments that pass the trace header on, and
+// segments go over UDP to the daemon at AWS_XRAY_DAEMON_ADDRESS.
+package tracing
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-xray-sdk-go/v2/awsplugins/ecs"
+	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
+	"github.com/aws/aws-xray-sdk-go/v2/xray"
+	"github.com/aws/aws-xray-sdk-go/v2/xraylog"
+
+	"github.com/meshtrace/meshtrace/apps/internal/env"
+)
+
+// DefaultDaemonAddr is where the X-Ray daemon (or the ADOT collector) listens in an ECS task.
+const DefaultDaemonAddr = "127.0.0.1:2000"
+
+// Config says whether and how a service traces.
+type Config struct {
+	// Service names the segments of incoming requests (the node in the X-Ray service map).
+	Service string
+	// Enabled is false with TRACING=off: no SDK code runs at all (for benchmarks).
+	Enabled bool
+	// DaemonAddr is AWS_XRAY_DAEMON_ADDRESS.
+	DaemonAddr string
+	// SamplingRulesFile, from XRAY_SAMPLING_RULES_FILE, replaces the SDK's default centralized
+	// sampling (rules polled from X-Ray through the daemon, falling back to 1 request/s + 5%)
+	// with the local rules in that file.
+	SamplingRulesFile string
+}
+
+// ConfigFromEnv reads TRACING (on|off, default on), AWS_XRAY_DAEMON_ADDRESS and
+// XRAY_SAMPLING_RULES_FILE.
+func ConfigFromEnv(r *env.Reader, service string) Config {
+	cfg := Config{
+		Service:           service,
+		Enabled:           true,
+		DaemonAddr:        r.String("AWS_XRAY_DAEMON_ADDRESS", DefaultDaemonAddr),
+		SamplingRulesFile: r.String("XRAY_SAMPLING_RULES_FILE", ""),
+	}
+	cfg.Enabled = r.OneOf("TRACING", "on", "on", "off") == "on"
+	return cfg
+}
+
+// Tracer wraps handlers and clients according to its Config.
+type Tracer struct {
+	cfg Config
+}
+
+// Setup configures the SDK's global recorder (daemon address, sampling, ECS origin) and returns
+// the Tracer. With tracing disabled it touches nothing.
+func Setup(cfg Config) (*Tracer, error) {
+	t := &Tracer{cfg: cfg}
+	if !cfg.Enabled {
+		return t, nil
+	}
+	// The SDK logs at info level to stdout by default; keep stdout for the service's own JSON logs.
+	xray.SetLogger(xraylog.NewDefaultLogger(os.Stderr, xraylog.LogLevelWarn))
+
+	xcfg := xray.Config{DaemonAddr: cfg.DaemonAddr}
+	if cfg.SamplingRulesFile != "" {
+		strategy, err := sampling.NewLocalizedStrategyFromFilePath(cfg.SamplingRulesFile)
+		if err != nil {
+			return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", cfg.SamplingRulesFile, err)
+		}
+		xcfg.SamplingStrategy = strategy
+	}
+	if runsOnECS() {
+		// Marks segments with origin AWS::ECS::Container and the container name.
+		ecs.Init()
+	}
+	if err := xray.Configure(xcfg); err != nil {
+		return nil, fmt.Errorf("configure X-Ray (AWS_XRAY_DAEMON_ADDRESS=%s): %w", cfg.DaemonAddr, err)
+	}
+	return t, nil
+}
+
+// runsOnECS is true inside an ECS task: the agent sets the task metadata endpoint.
+func runsOnECS() bool {
+	return os.Getenv("ECS_CONTAINER_METADATA_URI_V4") != "" || os.Getenv("ECS_CONTAINER_METADATA_URI") != ""
+}
+
+// Enabled tells whether requests are traced.
+func (t *Tracer) Enabled() bool { return t.cfg.Enabled }
+
+// Middleware makes every request handled by h a segment named after the service, continuing the
+// trace of an incoming X-Amzn-Trace-Id header when there is one.
+func (t *Tracer) Middleware(h http.Handler) http.Handler {
+	if !t.cfg.Enabled {
+		return h
+	}
+	return xray.Handler(xray.NewFixedSegmentNamer(t.cfg.Service), h)
+}
+
+// Client returns a client whose requests become subsegments of the segment in their context and
+// carry the X-Amzn-Trace-Id header, so the called service joins the same trace.
+func (t *Tracer) Client(c *http.Client) *http.Client {
+	if !t.cfg.Enabled {
+		return c
+	}
+	return xray.Client(c)
+}
+
+// RecordError adds err, with fault set, to the segment or subsegment in ctx, if there is one.
+func RecordError(ctx context.Context, err error) {
+	if xray.GetSegment(ctx) != nil {
+		_ = xray.AddError(ctx, err)
+	}
+}

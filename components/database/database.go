@@ -1,0 +1,191 @@
+// Package database declares a private, encrypted RDS PostgreSQL instance whose master
+// password RDS generates and keeps in Secrets Manager: no password exists in code,
+// config or Pulumi state.
+package database
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// PostgresPort is the port the instance listens on.
+const PostgresPort = 5432
+
+// DatabaseArgs configures a Database.
+type DatabaseArgs struct {
+	// VpcId and SubnetIds place the instance; use private subnets in two or more AZs. Required.
+	VpcId     pulumi.StringInput
+	SubnetIds pulumi.StringArrayInput
+	// AllowedSecurityGroupIds may connect on 5432, besides ClientSecurityGroupId.
+	// Nothing else may. Default none.
+	AllowedSecurityGroupIds []pulumi.StringInput
+	// InstanceClass, e.g. db.t4g.micro. Required.
+	InstanceClass string
+	// EngineVersion is the PostgreSQL version, major or major.minor. Default "16".
+	EngineVersion string
+	// AllocatedStorageGb is the initial gp3 storage; autoscaling may grow it 4x. Default 20.
+	AllocatedStorageGb int
+	// MultiAZ keeps a synchronous standby in another AZ. Default false.
+	MultiAZ bool
+	// BackupRetentionDays keeps automated backups, 1 to 35. Default 7.
+	BackupRetentionDays int
+	// DeletionProtection refuses deletion and takes a final snapshot on destroy. Default false.
+	DeletionProtection bool
+	// DbName is the database created at launch. Default DataWarehouseX.
+	DbName string
+	// Username is the master user. Default meshtrace.
+	Username string
+	// Tags are added to every resource.
+	Tags pulumi.StringMap
+}
+
+// Database is an RDS PostgreSQL instance with its subnet group and security group.
+type Database struct {
+	pulumi.ResourceState
+
+	Address         pulumi.StringOutput `pulumi:"address"`
+	Port            pulumi.IntOutput    `pulumi:"port"`
+	DbName          pulumi.StringOutput `pulumi:"dbName"`
+	Username        pulumi.StringOutput `pulumi:"username"`
+	SecretArn       pulumi.StringOutput `pulumi:"secretArn"` // JSON {"username","password"} kept by RDS
+	SecurityGroupId pulumi.StringOutput `pulumi:"securityGroupId"`
+	// ClientSecurityGroupId is a security group to attach to whatever should reach the
+	// database: the database admits it, and it may open connections to 5432 only.
+	ClientSecurityGroupId pulumi.StringOutput `pulumi:"clientSecurityGroupId"`
+}
+
+// NewDatabase declares the instance.
+func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
+	a := *args
+	if a.VpcId == nil || a.SubnetIds == nil || a.InstanceClass == "" {
+		return nil, fmt.Errorf("database %s: VpcId, SubnetIds and InstanceClass are required", name)
+	}
+	if a.EngineVersion == "" {
+		a.EngineVersion = "16"
+	}
+	if a.AllocatedStorageGb == 0 {
+		a.AllocatedStorageGb = 20
+	}
+	if a.BackupRetentionDays == 0 {
+		a.BackupRetentionDays = 7
+	}
+	if a.DbName == "" {
+		a.DbName = "DataWarehouseX"
+	}
+	if a.Username == "" {
+		a.Username = "meshtrace"
+	}
+
+	d := &Database{}
+	if err := ctx.RegisterComponentResource("meshtrace:database:Database", name, d, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(d)
+
+	subnets, err := rds.NewSubnetGroup(ctx, name, &rds.SubnetGroupArgs{
+		SubnetIds:   a.SubnetIds,
+		Description: pulumi.String("Private subnets of " + name),
+		Tags:        a.Tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// No egress rules: the database never opens connections.
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       a.VpcId,
+		Description: pulumi.String("PostgreSQL " + name + ": 5432 from its clients only"),
+		Tags:        a.Tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := ec2.NewSecurityGroup(ctx, name+"-clients", &ec2.SecurityGroupArgs{
+		VpcId:       a.VpcId,
+		Description: pulumi.String("Clients of PostgreSQL " + name),
+		Tags:        a.Tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-clients-to-db", &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId:           clients.ID(),
+		ReferencedSecurityGroupId: sg.ID(),
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(PostgresPort),
+		ToPort:                    pulumi.Int(PostgresPort),
+		Description:               pulumi.String("PostgreSQL to " + name),
+	}, parent); err != nil {
+		return nil, err
+	}
+	allowed := append([]pulumi.StringInput{clients.ID()}, a.AllowedSecurityGroupIds...)
+	for i, client := range allowed {
+		if _, err := vpc.NewSecurityGroupIngressRule(ctx, fmt.Sprintf("%s-from-client-%d", name, i), &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId:           sg.ID(),
+			ReferencedSecurityGroupId: client,
+			IpProtocol:                pulumi.String("tcp"),
+			FromPort:                  pulumi.Int(PostgresPort),
+			ToPort:                    pulumi.Int(PostgresPort),
+			Description:               pulumi.String("PostgreSQL from an allowed client"),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	instanceArgs := &rds.InstanceArgs{
+		Identifier:          pulumi.String(name),
+		Engine:              pulumi.String("postgres"),
+		EngineVersion:       pulumi.String(a.EngineVersion),
+		InstanceClass:       pulumi.String(a.InstanceClass),
+		AllocatedStorage:    pulumi.Int(a.AllocatedStorageGb),
+		MaxAllocatedStorage: pulumi.Int(4 * a.AllocatedStorageGb),
+		StorageType:         pulumi.String("gp3"),
+		StorageEncrypted:    pulumi.Bool(true),
+		DbName:              pulumi.String(a.DbName),
+		Username:            pulumi.String(a.Username),
+		// RDS generates the password and keeps it in Secrets Manager.
+		ManageMasterUserPassword:     pulumi.Bool(true),
+		Port:                         pulumi.Int(PostgresPort),
+		DbSubnetGroupName:            subnets.Name,
+		VpcSecurityGroupIds:          pulumi.StringArray{sg.ID()},
+		PubliclyAccessible:           pulumi.Bool(false),
+		MultiAz:                      pulumi.Bool(a.MultiAZ),
+		BackupRetentionPeriod:        pulumi.Int(a.BackupRetentionDays),
+		DeletionProtection:           pulumi.Bool(a.DeletionProtection),
+		SkipFinalSnapshot:            pulumi.Bool(!a.DeletionProtection),
+		CopyTagsToSnapshot:           pulumi.Bool(true),
+		AutoMinorVersionUpgrade:      pulumi.Bool(true),
+		EnabledCloudwatchLogsExports: pulumi.StringArray{pulumi.String("postgresql")},
+		Tags:                         a.Tags,
+	}
+	if a.DeletionProtection {
+		instanceArgs.FinalSnapshotIdentifier = pulumi.String(name + "-final")
+	}
+	instance, err := rds.NewInstance(ctx, name, instanceArgs, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	d.Address = instance.Address
+	d.Port = instance.Port
+	d.DbName = pulumi.String(a.DbName).ToStringOutput()
+	d.Username = pulumi.String(a.Username).ToStringOutput()
+	d.SecretArn = instance.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	d.SecurityGroupId = sg.ID().ToStringOutput()
+	d.ClientSecurityGroupId = clients.ID().ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"address":               d.Address,
+		"port":                  d.Port,
+		"dbName":                d.DbName,
+		"username":              d.Username,
+		"secretArn":             d.SecretArn,
+		"securityGroupId":       d.SecurityGroupId,
+		"clientSecurityGroupId": d.ClientSecurityGroupId,
+	}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -1,0 +1,220 @@
+// Package pulumitest runs Pulumi programs and components under the engine's mocks,
+// records every resource they declare, and exports that record as a resource graph.
+// The mocks answer with realistic ids, ARNs and endpoints so that outputs which feed
+// other resources (a role ARN in a task definition, a secret ARN in a policy) resolve
+// to values a test can assert on.
+package pulumitest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Project is the Pulumi project name used for URNs under mocks.
+const Project = "meshtrace"
+
+// Fake account and region that the mocks put into ARNs.
+const (
+	Account = "123456789012"
+	Region  = "us-east-1"
+)
+
+// Resource is one resource the program registered.
+type Resource struct {
+	Type         string
+	Name         string
+	URN          string
+	Parent       string // parent URN; empty for the stack's direct children
+	Custom       bool
+	Inputs       resource.PropertyMap
+	Dependencies []string // URNs
+}
+
+// Mocks implements pulumi.MockResourceMonitor and records what it sees.
+type Mocks struct {
+	stack string
+
+	mu        sync.Mutex
+	resources []Resource
+}
+
+// NewMocks returns mocks for a stack.
+func NewMocks(stack string) *Mocks { return &Mocks{stack: stack} }
+
+// NewResource records the resource and returns its id and outputs: its inputs plus
+// the attributes the provider would compute.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	parentURN := ""
+	var deps []string
+	if rpc := args.RegisterRPC; rpc != nil {
+		parentURN = rpc.GetParent()
+		deps = append(deps, rpc.GetDependencies()...)
+		sort.Strings(deps)
+	}
+	r := Resource{
+		Type:         args.TypeToken,
+		Name:         args.Name,
+		URN:          m.urn(parentURN, args.TypeToken, args.Name),
+		Parent:       parentURN,
+		Custom:       args.Custom,
+		Inputs:       args.Inputs,
+		Dependencies: deps,
+	}
+	if parentURN != "" && resource.URN(parentURN).QualifiedType() == resource.RootStackType {
+		r.Parent = "" // the root stack resource
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+
+	id := args.Name + "-id"
+	outs := args.Inputs.Copy()
+	for k, v := range computedOutputs(args.TypeToken, args.Name, args.Inputs) {
+		outs[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+	}
+	return id, outs, nil
+}
+
+// Call answers the invokes the program makes.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{"name": Region, "id": Region, "region": Region}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"accountId": Account, "arn": "arn:aws:iam::" + Account + ":user/test", "userId": "AIDTEST", "id": Account,
+		}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
+	}
+	return nil, fmt.Errorf("pulumitest: no mock for invoke %s", args.Token)
+}
+
+// Resources returns what was registered, sorted by URN so that output is deterministic.
+func (m *Mocks) Resources() []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]Resource(nil), m.resources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
+
+// ByType returns the registered resources of one type token.
+func (m *Mocks) ByType(token string) []Resource {
+	var out []Resource
+	for _, r := range m.Resources() {
+		if r.Type == token {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Find returns the resource with this type and name, or false.
+func (m *Mocks) Find(token, name string) (Resource, bool) {
+	for _, r := range m.Resources() {
+		if r.Type == token && r.Name == name {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}
+
+func (m *Mocks) urn(parent, typ, name string) string {
+	parentType := ""
+	if parent != "" {
+		u := resource.URN(parent)
+		if u.QualifiedType() != resource.RootStackType {
+			parentType = string(u.QualifiedType()) + "$"
+		}
+	}
+	return fmt.Sprintf("urn:pulumi:%s::%s::%s%s::%s", m.stack, Project, parentType, typ, name)
+}
+
+// computedOutputs returns the attributes AWS would compute for a resource, shaped like
+// the real ones (ARN formats, endpoints), keyed by Pulumi property name.
+func computedOutputs(token, name string, inputs resource.PropertyMap) map[string]any {
+	str := func(key string) string {
+		if v, ok := inputs[resource.PropertyKey(key)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return name
+	}
+	arn := func(service, resourcePart string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, Region, Account, resourcePart)
+	}
+	out := map[string]any{}
+	switch token {
+	case "awsx:ec2:Vpc":
+		out["vpcId"] = "vpc-" + name
+		out["publicSubnetIds"] = []any{"subnet-public-a", "subnet-public-b"}
+		out["privateSubnetIds"] = []any{"subnet-private-a", "subnet-private-b"}
+		out["isolatedSubnetIds"] = []any{}
+	case "awsx:ecr:Image":
+		out["imageUri"] = str("repositoryUrl") + "@sha256:" + strings.Repeat("ab", 32)
+	case "aws:ecr/repository:Repository":
+		out["arn"] = arn("ecr", "repository/"+str("name"))
+		out["repositoryUrl"] = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", Account, Region, str("name"))
+		out["registryId"] = Account
+	case "aws:ec2/securityGroup:SecurityGroup":
+		out["arn"] = arn("ec2", "security-group/sg-"+name)
+	case "aws:rds/instance:Instance":
+		id := str("identifier")
+		out["arn"] = arn("rds", "db:"+id)
+		out["address"] = id + ".abcdefghijkl." + Region + ".rds.amazonaws.com"
+		out["endpoint"] = id + ".abcdefghijkl." + Region + ".rds.amazonaws.com:5432"
+		out["masterUserSecrets"] = []any{map[string]any{
+			"secretArn":    arn("secretsmanager", "secret:rds!db-"+id+"-AbCdEf"),
+			"secretStatus": "active",
+			"kmsKeyId":     arn("kms", "key/aws-secretsmanager"),
+		}}
+	case "aws:rds/subnetGroup:SubnetGroup":
+		out["arn"] = arn("rds", "subgrp:"+str("name"))
+	case "aws:iam/role:Role":
+		out["arn"] = fmt.Sprintf("arn:aws:iam::%s:role/%s", Account, str("name"))
+	case "aws:iam/policy:Policy":
+		out["arn"] = fmt.Sprintf("arn:aws:iam::%s:policy/%s", Account, str("name"))
+	case "aws:cloudwatch/logGroup:LogGroup":
+		out["arn"] = arn("logs", "log-group:"+str("name"))
+	case "aws:ecs/cluster:Cluster":
+		out["arn"] = arn("ecs", "cluster/"+str("name"))
+	case "aws:ecs/taskDefinition:TaskDefinition":
+		out["arn"] = arn("ecs", "task-definition/"+str("family")+":1")
+		out["revision"] = 1
+	case "aws:ecs/service:Service":
+		out["arn"] = arn("ecs", "service/"+str("name"))
+	case "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace":
+		out["arn"] = arn("servicediscovery", "namespace/ns-"+name)
+		out["hostedZone"] = "Z" + strings.ToUpper(name)
+	case "aws:servicediscovery/service:Service":
+		out["arn"] = arn("servicediscovery", "service/srv-"+name)
+	case "aws:appmesh/mesh:Mesh":
+		out["arn"] = arn("appmesh", "mesh/"+str("name"))
+	case "aws:appmesh/virtualNode:VirtualNode":
+		out["arn"] = arn("appmesh", "mesh/"+str("meshName")+"/virtualNode/"+str("name"))
+	case "aws:appmesh/virtualRouter:VirtualRouter":
+		out["arn"] = arn("appmesh", "mesh/"+str("meshName")+"/virtualRouter/"+str("name"))
+	case "aws:appmesh/virtualService:VirtualService":
+		out["arn"] = arn("appmesh", "mesh/"+str("meshName")+"/virtualService/"+str("name"))
+	case "aws:appmesh/route:Route":
+		out["arn"] = arn("appmesh", "mesh/"+str("meshName")+"/virtualRouter/"+str("virtualRouterName")+"/route/"+str("name"))
+	case "aws:lb/loadBalancer:LoadBalancer":
+		out["arn"] = arn("elasticloadbalancing", "loadbalancer/app/"+name+"/0123456789abcdef")
+		out["dnsName"] = name + "-1234567890." + Region + ".elb.amazonaws.com"
+		out["arnSuffix"] = "app/" + name + "/0123456789abcdef"
+	case "aws:lb/targetGroup:TargetGroup":
+		out["arn"] = arn("elasticloadbalancing", "targetgroup/"+name+"/0123456789abcdef")
+	case "aws:lb/listener:Listener":
+		out["arn"] = arn("elasticloadbalancing", "listener/app/"+name+"/0123456789abcdef")
+	case "aws:xray/group:Group":
+		out["arn"] = arn("xray", "group/"+str("groupName")+"/ABCDEF")
+	case "aws:xray/samplingRule:SamplingRule":
+		out["arn"] = arn("xray", "sampling-rule/"+str("ruleName"))
+	}
+	return out
+}

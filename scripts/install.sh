@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the local run need on a fresh Debian 12 machine.
+# Idempotent: safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: PostgreSQL server for the services' tests, wrk for the benchmarks.
+need_pkgs=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql)
+command -v wrk >/dev/null || need_pkgs+=(wrk)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  echo "install: apt-get install ${need_pkgs[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}"
+fi
+
+# Python packages for the AWS API model check: boto3 (botocore's service models) and moto (moto_server).
+# PyPI may be unreachable (it is on our CI machines, which ship them preinstalled): try, then verify.
+if ! python3 -c 'import boto3, botocore, moto, yaml' 2>/dev/null || ! command -v moto_server >/dev/null; then
+  echo "install: pip install 'moto[server]' boto3 pyyaml"
+  python3 -m pip install -q 'moto[server]' boto3 pyyaml || true
+fi
+python3 -c 'import boto3, botocore, moto, yaml' || { echo "install: python3 needs boto3, botocore, moto and pyyaml: pip install 'moto[server]' boto3 pyyaml" >&2; exit 1; }
+command -v moto_server >/dev/null || { echo "install: moto_server not on PATH: pip install 'moto[server]'" >&2; exit 1; }
+
+# Go modules (pinned in go.mod/go.sum).
+go mod download
+echo "install: ok"

@@ -1,0 +1,386 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+// Namespace is the Pulumi config namespace of every meshtrace key.
+const Namespace = "meshtrace"
+
+// Mesh and tracing modes.
+const (
+	MeshServiceConnect = "serviceconnect"
+	MeshAppMesh        = "appmesh"
+	TracingXRayDaemon  = "xray-daemon"
+	TracingADOT        = "adot"
+)
+
+// Config is the whole system's configuration, read from the meshtrace: namespace of
+// the stack's config, with defaults per environment, validated before anything is
+// declared.
+type Config struct {
+	Environment string // "dev" or "prod"; default: "prod" for a stack named prod*, else "dev"
+
+	MeshMode    string // "serviceconnect" (default) or "appmesh"
+	TracingMode string // "xray-daemon" (default) or "adot"
+
+	VpcCidr          string // default 10.0.0.0/16; prefix /16 to /24
+	NatGateways      string // "single" (dev) or "onePerAz" (prod)
+	NamespaceName    string // Cloud Map private DNS namespace; default meshtrace.local
+	LogRetentionDays int    // CloudWatch retention; dev 7, prod 90
+
+	Database DatabaseConfig
+	Products ServiceConfig
+	Payments ServiceConfig
+
+	SamplingFixedRate float64 // share of requests traced beyond the reservoir; default 0.05
+	SamplingReservoir int     // requests per second always traced; default 1
+}
+
+// DatabaseConfig configures the RDS PostgreSQL instance.
+type DatabaseConfig struct {
+	InstanceClass       string // dev db.t4g.micro, prod db.m7g.large
+	EngineVersion       string // PostgreSQL major or major.minor; default 16
+	AllocatedStorageGb  int    // dev 20, prod 100
+	MultiAZ             bool   // dev false, prod true
+	BackupRetentionDays int    // dev 1, prod 14
+	DeletionProtection  bool   // dev false, prod true
+	Name                string // default DataWarehouseX
+	Username            string // default meshtrace
+}
+
+// ServiceConfig sizes one service's task.
+type ServiceConfig struct {
+	Cpu          int    // Fargate task CPU units; dev 256, prod 512
+	Memory       int    // MiB; dev 512, prod 1024
+	DesiredCount int    // dev 1, prod 2
+	Image        string // image URI; empty: build from apps/<service> and push to ECR
+}
+
+// key describes one config key: its name, the defaults per environment and how it
+// is applied to Config. One table drives parsing, validation and the README.
+type key struct {
+	name    string
+	dev     string
+	prod    string
+	allowed string // shown in errors and docs
+	apply   func(c *Config, v string) error
+}
+
+var (
+	dnsNamePattern       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+	identifierPattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+	instanceClassPattern = regexp.MustCompile(`^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	engineVersionPattern = regexp.MustCompile(`^(\d+)(\.\d+)?$`)
+	imagePattern         = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+)
+
+// Values accepted by AWS for CloudWatch Logs retention (PutRetentionPolicy).
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// PostgreSQL major versions RDS offers and that we support.
+var postgresMajors = []int{13, 14, 15, 16, 17}
+
+var keys = []key{
+	{"environment", "dev", "prod", "dev | prod", func(c *Config, v string) error {
+		return oneOf(&c.Environment, v, "dev", "prod")
+	}},
+	{"meshMode", MeshServiceConnect, MeshServiceConnect, "serviceconnect | appmesh", func(c *Config, v string) error {
+		return oneOf(&c.MeshMode, v, MeshServiceConnect, MeshAppMesh)
+	}},
+	{"tracingMode", TracingXRayDaemon, TracingXRayDaemon, "xray-daemon | adot", func(c *Config, v string) error {
+		return oneOf(&c.TracingMode, v, TracingXRayDaemon, TracingADOT)
+	}},
+	{"vpcCidr", "10.0.0.0/16", "10.0.0.0/16", "an IPv4 CIDR from /16 to /24 (2 AZs x public + private subnets)", func(c *Config, v string) error {
+		p, err := netip.ParsePrefix(v)
+		if err != nil || !p.Addr().Is4() {
+			return errors.New("does not parse as an IPv4 CIDR")
+		}
+		if p.Bits() < 16 || p.Bits() > 24 {
+			return fmt.Errorf("/%d is outside /16 to /24", p.Bits())
+		}
+		if p.Masked() != p {
+			return fmt.Errorf("has host bits set (did you mean %s?)", p.Masked())
+		}
+		c.VpcCidr = v
+		return nil
+	}},
+	{"natGateways", "single", "onePerAz", "single | onePerAz", func(c *Config, v string) error {
+		return oneOf(&c.NatGateways, v, "single", "onePerAz")
+	}},
+	{"namespace", "meshtrace.local", "meshtrace.local", "a lower-case DNS name with at least two labels", func(c *Config, v string) error {
+		return match(&c.NamespaceName, v, dnsNamePattern)
+	}},
+	{"logRetentionDays", "7", "90", "a CloudWatch retention: " + joinInts(logRetentionDays), func(c *Config, v string) error {
+		return intIn(&c.LogRetentionDays, v, logRetentionDays)
+	}},
+	{"dbInstanceClass", "db.t4g.micro", "db.m7g.large", "an RDS instance class like db.t4g.micro", func(c *Config, v string) error {
+		return match(&c.Database.InstanceClass, v, instanceClassPattern)
+	}},
+	{"dbEngineVersion", "16", "16", "a PostgreSQL version, major or major.minor, major " + joinInts(postgresMajors), func(c *Config, v string) error {
+		m := engineVersionPattern.FindStringSubmatch(v)
+		if m == nil {
+			return errors.New("is not major or major.minor")
+		}
+		major, _ := strconv.Atoi(m[1])
+		if !slices.Contains(postgresMajors, major) {
+			return fmt.Errorf("major %d is not supported", major)
+		}
+		c.Database.EngineVersion = v
+		return nil
+	}},
+	{"dbAllocatedStorageGb", "20", "100", "an integer from 20 to 65536", func(c *Config, v string) error {
+		return intRange(&c.Database.AllocatedStorageGb, v, 20, 65536)
+	}},
+	{"dbMultiAz", "false", "true", "true | false", func(c *Config, v string) error {
+		return boolean(&c.Database.MultiAZ, v)
+	}},
+	{"dbBackupRetentionDays", "1", "14", "an integer from 1 to 35", func(c *Config, v string) error {
+		return intRange(&c.Database.BackupRetentionDays, v, 1, 35)
+	}},
+	{"dbDeletionProtection", "false", "true", "true | false", func(c *Config, v string) error {
+		return boolean(&c.Database.DeletionProtection, v)
+	}},
+	{"dbName", "DataWarehouseX", "DataWarehouseX", "a letter then up to 62 letters, digits or _", func(c *Config, v string) error {
+		return match(&c.Database.Name, v, identifierPattern)
+	}},
+	{"dbUsername", "meshtrace", "meshtrace", "a letter then up to 62 letters, digits or _ (not rdsadmin)", func(c *Config, v string) error {
+		if v == "rdsadmin" {
+			return errors.New("is reserved by RDS")
+		}
+		return match(&c.Database.Username, v, identifierPattern)
+	}},
+	{"taskCpu", "256", "512", "Fargate CPU units: 256 | 512 | 1024 | 2048 | 4096 | 8192 | 16384", func(c *Config, v string) error {
+		if err := intIn(&c.Products.Cpu, v, fargateCPUs()); err != nil {
+			return err
+		}
+		c.Payments.Cpu = c.Products.Cpu
+		return nil
+	}},
+	{"taskMemory", "512", "1024", "MiB that Fargate accepts with taskCpu (see the README table)", func(c *Config, v string) error {
+		if err := intRange(&c.Products.Memory, v, 512, 122880); err != nil {
+			return err
+		}
+		c.Payments.Memory = c.Products.Memory
+		return nil
+	}},
+	{"desiredCount", "1", "2", "an integer from 1 to 100", func(c *Config, v string) error {
+		if err := intRange(&c.Products.DesiredCount, v, 1, 100); err != nil {
+			return err
+		}
+		c.Payments.DesiredCount = c.Products.DesiredCount
+		return nil
+	}},
+	{"productsImage", "", "", "empty (build apps/products) or an image URI with a tag or digest", func(c *Config, v string) error {
+		return optionalMatch(&c.Products.Image, v, imagePattern)
+	}},
+	{"paymentsImage", "", "", "empty (build apps/payments) or an image URI with a tag or digest", func(c *Config, v string) error {
+		return optionalMatch(&c.Payments.Image, v, imagePattern)
+	}},
+	{"samplingFixedRate", "0.05", "0.05", "a number from 0 to 1", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return errors.New("is not a number from 0 to 1")
+		}
+		c.SamplingFixedRate = f
+		return nil
+	}},
+	{"samplingReservoir", "1", "1", "an integer from 0 to 100000", func(c *Config, v string) error {
+		return intRange(&c.SamplingReservoir, v, 0, 100000)
+	}},
+}
+
+// fargateMemory lists, per task CPU, the memory sizes Fargate accepts (MiB).
+var fargateMemory = map[int][]int{
+	256:   {512, 1024, 2048},
+	512:   memRange(1024, 4096, 1024),
+	1024:  memRange(2048, 8192, 1024),
+	2048:  memRange(4096, 16384, 1024),
+	4096:  memRange(8192, 30720, 1024),
+	8192:  memRange(16384, 61440, 4096),
+	16384: memRange(32768, 122880, 8192),
+}
+
+func memRange(from, to, step int) []int {
+	var out []int
+	for m := from; m <= to; m += step {
+		out = append(out, m)
+	}
+	return out
+}
+
+func fargateCPUs() []int {
+	var cpus []int
+	for c := range fargateMemory {
+		cpus = append(cpus, c)
+	}
+	sort.Ints(cpus)
+	return cpus
+}
+
+// ConfigError lists every problem found in a stack's config.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "invalid stack config:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// DefaultEnvironment is the environment a stack gets when meshtrace:environment is unset.
+func DefaultEnvironment(stack string) string {
+	if strings.HasPrefix(stack, "prod") {
+		return "prod"
+	}
+	return "dev"
+}
+
+// Parse builds the Config of a stack from its raw meshtrace: values (keys without the
+// namespace). Missing keys take the environment's default. Every unknown key and every
+// bad value is reported at once, each naming the key and what it accepts.
+func Parse(stack string, raw map[string]string) (Config, error) {
+	var problems []string
+	known := map[string]bool{}
+	for _, k := range keys {
+		known[k.name] = true
+	}
+	for name := range raw {
+		if !known[name] {
+			problems = append(problems, fmt.Sprintf("%s:%s is not a meshtrace key (known: %s)", Namespace, name, strings.Join(KeyNames(), ", ")))
+		}
+	}
+
+	env := DefaultEnvironment(stack)
+	if v, ok := raw["environment"]; ok {
+		env = v
+	}
+	var c Config
+	for _, k := range keys {
+		v, set := raw[k.name]
+		if !set {
+			v = k.dev
+			if env == "prod" {
+				v = k.prod
+			}
+		}
+		if err := k.apply(&c, strings.TrimSpace(v)); err != nil {
+			problems = append(problems, fmt.Sprintf("%s:%s = %q %v; allowed: %s", Namespace, k.name, v, err, k.allowed))
+		}
+	}
+	if mem, ok := fargateMemory[c.Products.Cpu]; ok && c.Products.Memory != 0 && !slices.Contains(mem, c.Products.Memory) {
+		problems = append(problems, fmt.Sprintf("%s:taskMemory = %d is not a Fargate size for %s:taskCpu = %d; allowed: %s",
+			Namespace, c.Products.Memory, Namespace, c.Products.Cpu, joinInts(mem)))
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		return Config{}, &ConfigError{Problems: problems}
+	}
+	return c, nil
+}
+
+// KeyNames lists the meshtrace: config keys.
+func KeyNames() []string {
+	var names []string
+	for _, k := range keys {
+		names = append(names, k.name)
+	}
+	return names
+}
+
+// LoadConfig reads and validates the stack's meshtrace: config.
+func LoadConfig(ctx *pulumi.Context) (Config, error) {
+	raw := map[string]string{}
+	for _, k := range keys {
+		if v, err := config.Try(ctx, Namespace+":"+k.name); err == nil {
+			raw[k.name] = v
+		}
+	}
+	// The engine hands a Go program its whole config in PULUMI_CONFIG; reading the key
+	// list from there lets a misspelt key fail instead of being silently ignored.
+	var all map[string]any
+	if err := json.Unmarshal([]byte(os.Getenv("PULUMI_CONFIG")), &all); err == nil {
+		for name, v := range all {
+			if short, ok := strings.CutPrefix(name, Namespace+":"); ok {
+				if _, seen := raw[short]; !seen {
+					raw[short] = fmt.Sprint(v)
+				}
+			}
+		}
+	}
+	return Parse(ctx.Stack(), raw)
+}
+
+func oneOf(dst *string, v string, allowed ...string) error {
+	if !slices.Contains(allowed, v) {
+		return errors.New("is not allowed")
+	}
+	*dst = v
+	return nil
+}
+
+func match(dst *string, v string, pattern *regexp.Regexp) error {
+	if !pattern.MatchString(v) {
+		return errors.New("has the wrong shape")
+	}
+	*dst = v
+	return nil
+}
+
+func optionalMatch(dst *string, v string, pattern *regexp.Regexp) error {
+	if v == "" {
+		*dst = ""
+		return nil
+	}
+	return match(dst, v, pattern)
+}
+
+func intRange(dst *int, v string, lo, hi int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return errors.New("is not an integer")
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("is outside %d..%d", lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+func intIn(dst *int, v string, allowed []int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return errors.New("is not an integer")
+	}
+	if !slices.Contains(allowed, n) {
+		return errors.New("is not allowed")
+	}
+	*dst = n
+	return nil
+}
+
+func boolean(dst *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("is not true or false")
+	}
+	*dst = b
+	return nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
