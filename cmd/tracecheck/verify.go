@@ -267,7 +267,7 @@ func checkProducts(parsed []*parsedTrace, want Expect) Check {
 // checkPaymentsCall looks for a payments segment whose parent_id is the id of an HTTP subsegment
 // owned by the products segment of the same trace: that is what makes the call one trace.
 func checkPaymentsCall(parsed []*parsedTrace, want Expect) Check {
-	c := Check{Name: want.Payments + " segment is a child of " + want.Products + "'s HTTP call"}
+	c := Check{Name: want.Payments + " segment is a child of the " + want.Products + " HTTP call"}
 	var why []string
 	for _, p := range parsed {
 		pays := p.segmentsNamed(want.Payments)
@@ -286,7 +286,9 @@ func checkPaymentsCall(parsed []*parsedTrace, want Expect) Check {
 			case pay.ParentID == "":
 				why = append(why, fmt.Sprintf("%s: %q segment %s has no parent_id (it is a trace root, not a child of %s's call)", p.label(), want.Payments, pay.ID, want.Products))
 			case parent == nil:
-				why = append(why, fmt.Sprintf("%s: %q segment %s has parent_id %s, which is no segment or subsegment in the trace; %s's HTTP calls: %s", p.label(), want.Payments, pay.ID, pay.ParentID, want.Products, describeAll(calls)))
+				why = append(why, fmt.Sprintf("%s: %q segment %s has parent_id %s, which is no segment or subsegment in the trace; HTTP calls of %s: %s", p.label(), want.Payments, pay.ID, pay.ParentID, want.Products, describeAll(calls)))
+			case parent.segment && parent.Name == want.Products:
+				why = append(why, fmt.Sprintf("%s: %q segment %s has parent %q segment %s itself, not a subsegment for its HTTP call (was the call made without the X-Ray HTTP client?)", p.label(), want.Payments, pay.ID, want.Products, parent.ID))
 			case parent.owner() == nil || parent.owner().Name != want.Products:
 				owner := "no segment"
 				if o := parent.owner(); o != nil {
