@@ -7,3 +7,23 @@ install:
 
 test:
 	scripts/test.sh
+
+# --- Operating meshtrace (see README "Operating meshtrace") ---------------------------------
+# Each Pulumi target runs scripts/preflight.sh first (pulumi CLI and plugins, AWS credentials,
+# Docker), logs in to the state backend (a file backend in .pulumi-state/ unless you are logged
+# in elsewhere) and selects or creates the stack. ARGS passes extra flags, e.g. ARGS=--yes.
+ARGS ?=
+
+.PHONY: preflight preview up destroy outputs tracecheck lint-workflows
+preflight:
+	@scripts/preflight.sh $(STACK)
+
+preview up destroy outputs:
+	@scripts/pulumi.sh $@ $(STACK) $(ARGS)
+
+# Post-deploy check: requests through the stack's url, then the traces in X-Ray.
+tracecheck:
+	@go run ./cmd/tracecheck --stack $(STACK) $(ARGS)
+
+lint-workflows:
+	go tool actionlint
