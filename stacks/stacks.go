@@ -3,11 +3,16 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/meshtrace/meshtrace/components/cluster"
 	"github.com/meshtrace/meshtrace/components/database"
+	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/network"
+	"github.com/meshtrace/meshtrace/components/services"
+	"github.com/meshtrace/meshtrace/components/xray"
 )
 
 // Run is the Pulumi program. Config is validated before any resource is declared.
@@ -25,7 +30,17 @@ type System struct {
 	Network  *network.Network
 	Cluster  *cluster.Cluster
 	Database *database.Database
+	Mesh     mesh.Mesh
+	Tracing  *xray.Tracing
+	Products *services.Service
+	Payments *services.Service
 }
+
+// Service names: the segment names in X-Ray and the names clients call in the mesh.
+const (
+	ProductsName = "products"
+	PaymentsName = "payments"
+)
 
 // Compose declares the system for a validated config and exports the stack outputs.
 func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
@@ -70,9 +85,106 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 		return nil, err
 	}
 
+	meshImpl, err := newMesh(ctx, prefix, cfg, cl, tags)
+	if err != nil {
+		return nil, err
+	}
+	tracing, err := xray.NewTracing(ctx, prefix, &xray.TracingArgs{
+		Mode:              cfg.TracingMode,
+		ServiceNames:      []string{ProductsName, PaymentsName},
+		SamplingFixedRate: &cfg.SamplingFixedRate,
+		SamplingReservoir: &cfg.SamplingReservoir,
+		RunAsUser:         meshImpl.ProxyIgnoredUID(),
+		Tags:              tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	common := func(svc ServiceConfig, name string) *services.ServiceArgs {
+		args := &services.ServiceArgs{
+			ClusterArn:       cl.ClusterArn,
+			VpcId:            net.VpcId,
+			SubnetIds:        net.PrivateSubnetIds,
+			Cpu:              svc.Cpu,
+			Memory:           svc.Memory,
+			DesiredCount:     svc.DesiredCount,
+			Mesh:             meshImpl,
+			Parts:            []services.TaskPart{tracing},
+			Family:           prefix + "-" + name,
+			LogGroupName:     "/meshtrace/" + cfg.Environment + "/" + name,
+			LogRetentionDays: cfg.LogRetentionDays,
+			Tags:             tags,
+		}
+		if svc.Image != "" {
+			args.Image = pulumi.String(svc.Image)
+		} else {
+			args.Build = &services.ImageBuild{Context: ".", Dockerfile: "apps/" + name + "/Dockerfile"}
+		}
+		return args
+	}
+
+	paymentsArgs := common(cfg.Payments, PaymentsName)
+	payments, err := services.NewService(ctx, PaymentsName, paymentsArgs)
+	if err != nil {
+		return nil, err
+	}
+
+	productsArgs := common(cfg.Products, ProductsName)
+	productsArgs.Public = true
+	productsArgs.PublicSubnetIds = net.PublicSubnetIds
+	productsArgs.Backends = []*services.Service{payments}
+	productsArgs.SecurityGroupIds = []pulumi.StringInput{db.ClientSecurityGroupId}
+	productsArgs.DirectEgressPorts = []int{database.PostgresPort}
+	productsArgs.Environment = map[string]pulumi.StringInput{
+		"PAYMENT_ENDPOINT": payments.Endpoint,
+		"DB_HOST":          db.Address,
+		"DB_PORT":          db.Port.ApplyT(func(p int) string { return fmt.Sprint(p) }).(pulumi.StringOutput),
+		"DB_NAME":          db.DbName,
+		"DB_USER":          db.Username,
+		"DB_SSLMODE":       pulumi.String("require"),
+	}
+	productsArgs.Secrets = []services.SecretEnv{{Name: "DB_PASSWORD", SecretArn: db.SecretArn, JSONKey: "password"}}
+	products, err := services.NewService(ctx, ProductsName, productsArgs)
+	if err != nil {
+		return nil, err
+	}
+
+	ctx.Export("url", products.URL)
+	ctx.Export("region", pulumi.String(regionOf(ctx)))
+	ctx.Export("xrayGroupName", tracing.GroupName)
+	ctx.Export("xrayConsole", tracing.GroupName.ApplyT(func(g string) string {
+		r := regionOf(ctx)
+		return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#xray:service-map/map?group=%s", r, r, g)
+	}).(pulumi.StringOutput))
+	ctx.Export("productsService", products.ServiceName)
+	ctx.Export("paymentsService", payments.ServiceName)
+	ctx.Export("meshMode", pulumi.String(cfg.MeshMode))
+	ctx.Export("tracingMode", pulumi.String(cfg.TracingMode))
 	ctx.Export("vpcId", net.VpcId)
 	ctx.Export("clusterName", cl.ClusterName)
 	ctx.Export("databaseEndpoint", db.Address)
 	ctx.Export("databaseSecretArn", db.SecretArn)
-	return &System{Network: net, Cluster: cl, Database: db}, nil
+	return &System{Network: net, Cluster: cl, Database: db, Mesh: meshImpl, Tracing: tracing, Products: products, Payments: payments}, nil
+}
+
+// newMesh declares the mesh the config asks for.
+func newMesh(ctx *pulumi.Context, prefix string, cfg Config, cl *cluster.Cluster, tags pulumi.StringMap) (mesh.Mesh, error) {
+	if cfg.MeshMode == MeshAppMesh {
+		return mesh.NewAppMesh(ctx, prefix, &mesh.AppMeshArgs{
+			NamespaceId:      cl.NamespaceId,
+			NamespaceName:    cfg.NamespaceName,
+			EnvoyEnvironment: xray.EnvoyEnvironment(),
+			Tags:             tags,
+		})
+	}
+	return mesh.NewServiceConnect(ctx, prefix, &mesh.ServiceConnectArgs{NamespaceArn: cl.NamespaceArn})
+}
+
+// regionOf is the stack's AWS region from provider config.
+func regionOf(ctx *pulumi.Context) string {
+	if r, ok := ctx.GetConfig("aws:region"); ok {
+		return r
+	}
+	return "us-east-1"
 }

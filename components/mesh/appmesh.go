@@ -1,0 +1,238 @@
+package mesh
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appmesh"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/servicediscovery"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/components/taskspec"
+)
+
+// AppMeshArgs configures an AppMesh.
+type AppMeshArgs struct {
+	// NamespaceId and NamespaceName are the Cloud Map private DNS namespace that
+	// virtual nodes discover tasks in. Required.
+	NamespaceId   pulumi.StringInput
+	NamespaceName string
+	// EnvoyEnvironment is added to every Envoy sidecar, e.g. the tracing part's
+	// ENABLE_ENVOY_XRAY_TRACING. Default none.
+	EnvoyEnvironment []taskspec.KeyValuePair
+	// MaxRetries and PerRetryTimeoutMs make each route retry 5xx and connection errors.
+	// Defaults 2 and 2000.
+	MaxRetries        int
+	PerRetryTimeoutMs int
+	// PerRequestTimeoutSeconds bounds one request on a route. Default 15.
+	PerRequestTimeoutSeconds int
+	// Tags are added to every resource.
+	Tags pulumi.StringMap
+}
+
+// AppMesh is an AWS App Mesh mesh that denies egress outside the mesh.
+type AppMesh struct {
+	pulumi.ResourceState
+
+	MeshName pulumi.StringOutput `pulumi:"meshName"`
+	MeshArn  pulumi.StringOutput `pulumi:"meshArn"`
+
+	name string
+	args AppMeshArgs
+}
+
+// NewAppMesh declares the mesh.
+func NewAppMesh(ctx *pulumi.Context, name string, args *AppMeshArgs, opts ...pulumi.ResourceOption) (*AppMesh, error) {
+	a := *args
+	if a.NamespaceId == nil || a.NamespaceName == "" {
+		return nil, fmt.Errorf("app mesh %s: NamespaceId and NamespaceName are required", name)
+	}
+	if a.MaxRetries == 0 {
+		a.MaxRetries = 2
+	}
+	if a.PerRetryTimeoutMs == 0 {
+		a.PerRetryTimeoutMs = 2000
+	}
+	if a.PerRequestTimeoutSeconds == 0 {
+		a.PerRequestTimeoutSeconds = 15
+	}
+	m := &AppMesh{name: name, args: a}
+	if err := ctx.RegisterComponentResource("meshtrace:mesh:AppMesh", name, m, opts...); err != nil {
+		return nil, err
+	}
+	mesh, err := appmesh.NewMesh(ctx, name, &appmesh.MeshArgs{
+		Name: pulumi.String(name),
+		Spec: appmesh.MeshSpecArgs{
+			// Only traffic to mesh members (and the proxy-ignored ports) leaves a task.
+			EgressFilter: appmesh.MeshSpecEgressFilterArgs{Type: pulumi.String("DROP_ALL")},
+		},
+		Tags: a.Tags,
+	}, pulumi.Parent(m))
+	if err != nil {
+		return nil, err
+	}
+	m.MeshName = mesh.Name
+	m.MeshArn = mesh.Arn
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"meshName": m.MeshName, "meshArn": m.MeshArn}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ProxyIgnoredUID is Envoy's UID: sidecars running as it bypass Envoy.
+func (m *AppMesh) ProxyIgnoredUID() string { return EnvoyUID }
+
+// Join declares the member's Cloud Map service, virtual node, virtual router, route
+// and virtual service (named <name>.<namespace>, which is also the DNS name clients
+// call), and the Envoy sidecar for its task.
+func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.ResourceOption) (*Membership, error) {
+	if member.Name == "" || member.Port == 0 {
+		return nil, fmt.Errorf("app mesh: a member needs Name and Port")
+	}
+	healthPath := member.HealthCheckPath
+	if healthPath == "" {
+		healthPath = "/"
+	}
+	name := member.Name
+	dnsName := name + "." + m.args.NamespaceName
+	opts = append(opts, pulumi.DependsOn([]pulumi.Resource{m}))
+
+	discovery, err := servicediscovery.NewService(ctx, name, &servicediscovery.ServiceArgs{
+		Name:        pulumi.String(name),
+		NamespaceId: m.args.NamespaceId,
+		DnsConfig: servicediscovery.ServiceDnsConfigArgs{
+			NamespaceId:   m.args.NamespaceId,
+			RoutingPolicy: pulumi.String("MULTIVALUE"),
+			DnsRecords: servicediscovery.ServiceDnsConfigDnsRecordArray{
+				servicediscovery.ServiceDnsConfigDnsRecordArgs{Type: pulumi.String("A"), Ttl: pulumi.Int(10)},
+			},
+		},
+		// ECS reports task health to Cloud Map.
+		HealthCheckCustomConfig: servicediscovery.ServiceHealthCheckCustomConfigArgs{FailureThreshold: pulumi.Int(1)},
+		Tags:                    m.args.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+
+	var backends appmesh.VirtualNodeSpecBackendArray
+	for _, b := range member.Backends {
+		backends = append(backends, appmesh.VirtualNodeSpecBackendArgs{
+			VirtualService: appmesh.VirtualNodeSpecBackendVirtualServiceArgs{VirtualServiceName: b.ref},
+		})
+	}
+	node, err := appmesh.NewVirtualNode(ctx, name, &appmesh.VirtualNodeArgs{
+		Name:     pulumi.String(name),
+		MeshName: m.MeshName,
+		Spec: appmesh.VirtualNodeSpecArgs{
+			Listeners: appmesh.VirtualNodeSpecListenerArray{
+				appmesh.VirtualNodeSpecListenerArgs{
+					PortMapping: appmesh.VirtualNodeSpecListenerPortMappingArgs{Port: pulumi.Int(member.Port), Protocol: pulumi.String("http")},
+					HealthCheck: appmesh.VirtualNodeSpecListenerHealthCheckArgs{
+						Protocol:           pulumi.String("http"),
+						Path:               pulumi.String(healthPath),
+						HealthyThreshold:   pulumi.Int(2),
+						UnhealthyThreshold: pulumi.Int(2),
+						TimeoutMillis:      pulumi.Int(2000),
+						IntervalMillis:     pulumi.Int(5000),
+					},
+				},
+			},
+			ServiceDiscovery: appmesh.VirtualNodeSpecServiceDiscoveryArgs{
+				AwsCloudMap: appmesh.VirtualNodeSpecServiceDiscoveryAwsCloudMapArgs{
+					NamespaceName: pulumi.String(m.args.NamespaceName),
+					ServiceName:   discovery.Name,
+				},
+			},
+			Backends: backends,
+			Logging: appmesh.VirtualNodeSpecLoggingArgs{
+				AccessLog: appmesh.VirtualNodeSpecLoggingAccessLogArgs{
+					File: appmesh.VirtualNodeSpecLoggingAccessLogFileArgs{Path: pulumi.String("/dev/stdout")},
+				},
+			},
+		},
+		Tags: m.args.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	router, err := appmesh.NewVirtualRouter(ctx, name, &appmesh.VirtualRouterArgs{
+		Name:     pulumi.String(name),
+		MeshName: m.MeshName,
+		Spec: appmesh.VirtualRouterSpecArgs{
+			Listeners: appmesh.VirtualRouterSpecListenerArray{
+				appmesh.VirtualRouterSpecListenerArgs{
+					PortMapping: appmesh.VirtualRouterSpecListenerPortMappingArgs{Port: pulumi.Int(member.Port), Protocol: pulumi.String("http")},
+				},
+			},
+		},
+		Tags: m.args.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	route, err := appmesh.NewRoute(ctx, name, &appmesh.RouteArgs{
+		Name:              pulumi.String(name),
+		MeshName:          m.MeshName,
+		VirtualRouterName: router.Name,
+		Spec: appmesh.RouteSpecArgs{
+			HttpRoute: appmesh.RouteSpecHttpRouteArgs{
+				Match: appmesh.RouteSpecHttpRouteMatchArgs{Prefix: pulumi.String("/")},
+				Action: appmesh.RouteSpecHttpRouteActionArgs{
+					WeightedTargets: appmesh.RouteSpecHttpRouteActionWeightedTargetArray{
+						appmesh.RouteSpecHttpRouteActionWeightedTargetArgs{VirtualNode: node.Name, Weight: pulumi.Int(1)},
+					},
+				},
+				RetryPolicy: appmesh.RouteSpecHttpRouteRetryPolicyArgs{
+					HttpRetryEvents: pulumi.StringArray{pulumi.String("server-error"), pulumi.String("gateway-error")},
+					TcpRetryEvents:  pulumi.StringArray{pulumi.String("connection-error")},
+					MaxRetries:      pulumi.Int(m.args.MaxRetries),
+					PerRetryTimeout: appmesh.RouteSpecHttpRouteRetryPolicyPerRetryTimeoutArgs{Unit: pulumi.String("ms"), Value: pulumi.Int(m.args.PerRetryTimeoutMs)},
+				},
+				Timeout: appmesh.RouteSpecHttpRouteTimeoutArgs{
+					PerRequest: appmesh.RouteSpecHttpRouteTimeoutPerRequestArgs{Unit: pulumi.String("s"), Value: pulumi.Int(m.args.PerRequestTimeoutSeconds)},
+				},
+			},
+		},
+		Tags: m.args.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	service, err := appmesh.NewVirtualService(ctx, name, &appmesh.VirtualServiceArgs{
+		Name:     pulumi.String(dnsName),
+		MeshName: m.MeshName,
+		Spec: appmesh.VirtualServiceSpecArgs{
+			Provider: appmesh.VirtualServiceSpecProviderArgs{
+				VirtualRouter: appmesh.VirtualServiceSpecProviderVirtualRouterArgs{VirtualRouterName: router.Name},
+			},
+		},
+		Tags: m.args.Tags,
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{route}))...)
+	if err != nil {
+		return nil, err
+	}
+
+	envoyEnv := m.args.EnvoyEnvironment
+	task := node.Arn.ApplyT(func(nodeArn string) taskspec.Part {
+		return taskspec.Part{
+			Sidecars:           []taskspec.ContainerDefinition{EnvoyContainer(nodeArn, envoyEnv)},
+			ProxyConfiguration: EnvoyProxyConfiguration(member.Port, member.DirectEgressPorts),
+			AppDependsOn:       []taskspec.ContainerDependency{{ContainerName: EnvoyContainerName, Condition: taskspec.ConditionHealthy}},
+			// Envoy fetches its configuration for this node only.
+			TaskRoleStatements: []taskspec.Statement{taskspec.Allow("AppMeshEnvoy", []string{"appmesh:StreamAggregatedResources"}, nodeArn)},
+		}
+	}).(pulumi.AnyOutput)
+
+	return &Membership{
+		Name:     name,
+		Port:     member.Port,
+		Endpoint: pulumi.Sprintf("http://%s:%d", service.Name, member.Port),
+		Task:     task,
+		ServiceRegistries: ecs.ServiceServiceRegistriesArgs{
+			RegistryArn: discovery.Arn,
+		},
+		DependsOn: []pulumi.Resource{node, service},
+		ref:       service.Name,
+	}, nil
+}

@@ -1,0 +1,80 @@
+// Package mesh connects services to each other through a service mesh. Two modes sit
+// behind one interface:
+//
+//   - ServiceConnect (ECS Service Connect): deploys on AWS today; ECS injects and runs
+//     the proxy, so the task gets no sidecar from the mesh.
+//   - AppMesh (AWS App Mesh with an Envoy sidecar per task): the seed system's design,
+//     implemented faithfully. AWS discontinued App Mesh on 2026-09-30.
+//
+// A service joins the mesh and gets back a Membership: the taskspec.Part for its task,
+// the settings for its ECS service, and the endpoint its clients call.
+package mesh
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/components/taskspec"
+)
+
+// Mesh modes, as named in stack config.
+const (
+	ModeServiceConnect = "serviceconnect"
+	ModeAppMesh        = "appmesh"
+)
+
+// PortName names the app's port mapping; Service Connect refers to it.
+const PortName = "http"
+
+// Mesh is a service mesh that services join.
+type Mesh interface {
+	// Join declares a service's mesh resources (as children of the resource in opts'
+	// Parent) and returns what its task and ECS service need.
+	Join(ctx *pulumi.Context, member Member, opts ...pulumi.ResourceOption) (*Membership, error)
+	// ProxyIgnoredUID is the UID whose traffic the mesh's proxy lets through untouched,
+	// for sidecars that must reach AWS directly; "" when the mesh intercepts nothing.
+	ProxyIgnoredUID() string
+}
+
+// Member describes a service joining the mesh.
+type Member struct {
+	// Name is the service's name in the mesh and in service discovery.
+	Name string
+	// Port is the app's HTTP port.
+	Port int
+	// HealthCheckPath is the app's health endpoint.
+	HealthCheckPath string
+	// Backends are the memberships of the services this one calls.
+	Backends []*Membership
+	// DirectEgressPorts are ports the app reaches outside the mesh (e.g. 5432 for
+	// PostgreSQL); a mesh that intercepts egress lets them through.
+	DirectEgressPorts []int
+	// LogGroupName and Region are where mesh-managed proxies write their logs.
+	LogGroupName pulumi.StringInput
+	Region       string
+}
+
+// Membership is what joining the mesh gives a service.
+type Membership struct {
+	// Name and Port of the member, for its clients.
+	Name string
+	Port int
+	// Endpoint is the base URL clients in the mesh use, e.g. http://payments:8080.
+	Endpoint pulumi.StringOutput
+	// Task resolves to the taskspec.Part the mesh adds to the task.
+	Task pulumi.AnyOutput
+	// ServiceConnect is the ECS service's Service Connect configuration, or nil.
+	ServiceConnect ecs.ServiceServiceConnectConfigurationPtrInput
+	// ServiceRegistries is the ECS service's Cloud Map registration, or nil.
+	ServiceRegistries ecs.ServiceServiceRegistriesPtrInput
+	// DependsOn lists mesh resources the ECS service must wait for.
+	DependsOn []pulumi.Resource
+	// ref is the mode's handle for clients (App Mesh: the virtual service name).
+	ref pulumi.StringOutput
+}
+
+// TaskPart resolves a membership's Part; a convenience for callers that combine it
+// with other outputs.
+func (m *Membership) TaskPart() pulumi.AnyOutput { return m.Task }
+
+func staticPart(p taskspec.Part) pulumi.AnyOutput { return pulumi.Any(p) }

@@ -1,0 +1,151 @@
+package services
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// httpsPort is how tasks reach AWS APIs, ECR and the mesh control plane (through NAT).
+const httpsPort = 443
+
+// listenerPort is the public ALB listener. HTTP only: TLS needs a certificate and a
+// domain, which the caller owns; see the README.
+const listenerPort = 80
+
+type serviceNetwork struct {
+	securityGroup      *ec2.SecurityGroup
+	taskSecurityGroups pulumi.StringArray
+	loadBalancer       *lb.LoadBalancer
+	targetGroup        *lb.TargetGroup
+	listener           *lb.Listener
+}
+
+// declareNetwork declares the tasks' security group and its rules: HTTPS out, the
+// backends' ports out to the backends (whose groups admit this one), and, for a
+// public service, an ALB that alone is open to 0.0.0.0/0.
+func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pulumi.ResourceOption) (*serviceNetwork, error) {
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       a.VpcId,
+		Description: pulumi.String("Tasks of service " + name),
+		Tags:        a.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	n := &serviceNetwork{securityGroup: sg, taskSecurityGroups: pulumi.StringArray{sg.ID()}}
+	for _, extra := range a.SecurityGroupIds {
+		n.taskSecurityGroups = append(n.taskSecurityGroups, extra)
+	}
+	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-https-out", &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId: sg.ID(),
+		CidrIpv4:        pulumi.String("0.0.0.0/0"),
+		IpProtocol:      pulumi.String("tcp"),
+		FromPort:        pulumi.Int(httpsPort),
+		ToPort:          pulumi.Int(httpsPort),
+		Description:     pulumi.String("AWS APIs, ECR and the mesh control plane"),
+	}, opts...); err != nil {
+		return nil, err
+	}
+	for _, b := range a.Backends {
+		if err := allowTCP(ctx, fmt.Sprintf("%s-to-%s", name, b.Membership.Name), sg.ID(), b.SecurityGroupId, b.Port,
+			fmt.Sprintf("%s calls %s", name, b.Membership.Name), opts...); err != nil {
+			return nil, err
+		}
+	}
+	if !a.Public {
+		return n, nil
+	}
+
+	albSG, err := ec2.NewSecurityGroup(ctx, name+"-alb", &ec2.SecurityGroupArgs{
+		VpcId:       a.VpcId,
+		Description: pulumi.String("Public load balancer of " + name),
+		Tags:        a.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-alb-http-in", &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId: albSG.ID(),
+		CidrIpv4:        pulumi.String("0.0.0.0/0"),
+		IpProtocol:      pulumi.String("tcp"),
+		FromPort:        pulumi.Int(listenerPort),
+		ToPort:          pulumi.Int(listenerPort),
+		Description:     pulumi.String("HTTP from the internet"),
+	}, opts...); err != nil {
+		return nil, err
+	}
+	if err := allowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), sg.ID(), a.Port, "load balancer to "+name, opts...); err != nil {
+		return nil, err
+	}
+	n.loadBalancer, err = lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
+		LoadBalancerType:        pulumi.String("application"),
+		Internal:                pulumi.Bool(false),
+		Subnets:                 a.PublicSubnetIds,
+		SecurityGroups:          pulumi.StringArray{albSG.ID()},
+		DropInvalidHeaderFields: pulumi.Bool(true),
+		Tags:                    a.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	n.targetGroup, err = lb.NewTargetGroup(ctx, name, &lb.TargetGroupArgs{
+		VpcId:               a.VpcId,
+		TargetType:          pulumi.String("ip"), // awsvpc tasks register by IP
+		Port:                pulumi.Int(a.Port),
+		Protocol:            pulumi.String("HTTP"),
+		DeregistrationDelay: pulumi.Int(30),
+		HealthCheck: lb.TargetGroupHealthCheckArgs{
+			Path:               pulumi.String(a.HealthCheckPath),
+			Matcher:            pulumi.String("200"),
+			Interval:           pulumi.Int(15),
+			Timeout:            pulumi.Int(5),
+			HealthyThreshold:   pulumi.Int(2),
+			UnhealthyThreshold: pulumi.Int(3),
+		},
+		Tags: a.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	n.listener, err = lb.NewListener(ctx, name, &lb.ListenerArgs{
+		LoadBalancerArn: n.loadBalancer.Arn,
+		Port:            pulumi.Int(listenerPort),
+		Protocol:        pulumi.String("HTTP"),
+		DefaultActions: lb.ListenerDefaultActionArray{
+			lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: n.targetGroup.Arn},
+		},
+		Tags: a.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// allowTCP lets group from open connections to group to on port: an egress rule on
+// one and the matching ingress rule on the other.
+func allowTCP(ctx *pulumi.Context, name string, from, to pulumi.StringInput, port int, why string, opts ...pulumi.ResourceOption) error {
+	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-out", &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId:           from,
+		ReferencedSecurityGroupId: to,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(port),
+		ToPort:                    pulumi.Int(port),
+		Description:               pulumi.String(why),
+	}, opts...); err != nil {
+		return err
+	}
+	_, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-in", &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId:           to,
+		ReferencedSecurityGroupId: from,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(port),
+		ToPort:                    pulumi.Int(port),
+		Description:               pulumi.String(why),
+	}, opts...)
+	return err
+}

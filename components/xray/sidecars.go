@@ -1,0 +1,135 @@
+package xray
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/meshtrace/meshtrace/components/taskspec"
+)
+
+// Pinned sidecar images. Bump deliberately, one place.
+const (
+	DaemonImage    = "public.ecr.aws/xray/aws-xray-daemon:3.3.13"
+	CollectorImage = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+)
+
+// ContainerName is the tracing sidecar's container name in either mode.
+const ContainerName = "xray"
+
+// DaemonPort is where the X-Ray SDKs and Envoy send segments (UDP) and ask for
+// sampling rules (TCP), in both modes.
+const DaemonPort = 2000
+
+// Ports of the collector's OTLP receiver (gRPC, HTTP), for OpenTelemetry SDKs.
+const (
+	OTLPGRPCPort = 4317
+	OTLPHTTPPort = 4318
+)
+
+// DaemonAddress is what the app is told in AWS_XRAY_DAEMON_ADDRESS: containers of a
+// Fargate task share one network namespace, so the sidecar is on loopback.
+var DaemonAddress = "127.0.0.1:" + strconv.Itoa(DaemonPort)
+
+// WriteActions are the X-Ray permissions a sidecar needs to send segments and use
+// centralised sampling (the AWSXRayDaemonWriteAccess set). X-Ray has no resource-level
+// permissions for them, so their resource is "*".
+var WriteActions = []string{
+	"xray:PutTraceSegments",
+	"xray:PutTelemetryRecords",
+	"xray:GetSamplingRules",
+	"xray:GetSamplingTargets",
+	"xray:GetSamplingStatisticSummaries",
+}
+
+// DaemonContainer is the X-Ray daemon sidecar. user is the UID to run as ("" for the
+// image's default); a mesh that intercepts egress needs its proxy-ignored UID here so
+// the daemon's calls to the X-Ray API bypass Envoy.
+func DaemonContainer(user string) taskspec.ContainerDefinition {
+	return taskspec.ContainerDefinition{
+		Name:              ContainerName,
+		Image:             DaemonImage,
+		Essential:         taskspec.Bool(true),
+		Cpu:               32,  // the daemon idles at a few millicores
+		MemoryReservation: 256, // the daemon's documented buffer budget
+		User:              user,
+		PortMappings: []taskspec.PortMapping{
+			{ContainerPort: DaemonPort, Protocol: "udp"},
+		},
+	}
+}
+
+// CollectorContainer is the ADOT collector sidecar, configured inline (no config file
+// or SSM parameter to manage) to receive X-Ray segments on UDP 2000 and OTLP, and to
+// export to X-Ray.
+func CollectorContainer(user string) taskspec.ContainerDefinition {
+	return taskspec.ContainerDefinition{
+		Name:              ContainerName,
+		Image:             CollectorImage,
+		Essential:         taskspec.Bool(true),
+		Cpu:               64,
+		MemoryReservation: 256,
+		User:              user,
+		PortMappings: []taskspec.PortMapping{
+			{ContainerPort: DaemonPort, Protocol: "udp"},
+			{ContainerPort: OTLPGRPCPort, Protocol: "tcp"},
+			{ContainerPort: OTLPHTTPPort, Protocol: "tcp"},
+		},
+		Environment: []taskspec.KeyValuePair{
+			{Name: "AOT_CONFIG_CONTENT", Value: CollectorConfig()},
+		},
+		// The image ships a /healthcheck binary that queries the health_check extension.
+		HealthCheck: &taskspec.HealthCheck{
+			Command:     []string{"/healthcheck"},
+			Interval:    5,
+			Timeout:     6,
+			Retries:     5,
+			StartPeriod: 1,
+		},
+	}
+}
+
+// CollectorConfig is the collector's YAML configuration: the awsxray receiver takes
+// the segments the X-Ray SDK and Envoy already send (and proxies sampling requests on
+// TCP 2000), OTLP takes OpenTelemetry SDK spans, both export to X-Ray.
+func CollectorConfig() string {
+	return strings.TrimLeft(`
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:13133
+receivers:
+  awsxray:
+    endpoint: 127.0.0.1:2000
+    transport: udp
+    proxy_server:
+      endpoint: 127.0.0.1:2000
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:4317
+      http:
+        endpoint: 127.0.0.1:4318
+processors:
+  batch/traces:
+    timeout: 1s
+    send_batch_size: 50
+exporters:
+  awsxray:
+    index_all_attributes: false
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [awsxray, otlp]
+      processors: [batch/traces]
+      exporters: [awsxray]
+`, "\n")
+}
+
+// EnvoyEnvironment turns on Envoy's own X-Ray tracer, which sends segments for every
+// hop through the mesh to the sidecar on UDP 2000.
+func EnvoyEnvironment() []taskspec.KeyValuePair {
+	return []taskspec.KeyValuePair{
+		{Name: "ENABLE_ENVOY_XRAY_TRACING", Value: "1"},
+		{Name: "XRAY_DAEMON_PORT", Value: strconv.Itoa(DaemonPort)},
+	}
+}
