@@ -384,3 +384,25 @@ func joinInts(ns []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// Modes is one mesh mode with one tracing mode.
+type Modes struct{ Mesh, Tracing string }
+
+// AllModes lists every mesh x tracing combination, default first.
+func AllModes() []Modes {
+	var out []Modes
+	for _, m := range []string{MeshServiceConnect, MeshAppMesh} {
+		for _, t := range []string{TracingXRayDaemon, TracingADOT} {
+			out = append(out, Modes{Mesh: m, Tracing: t})
+		}
+	}
+	return out
+}
+
+// Overrides is the stack config that selects these modes.
+func (m Modes) Overrides() map[string]string {
+	return map[string]string{Namespace + ":meshMode": m.Mesh, Namespace + ":tracingMode": m.Tracing}
+}
+
+// String names the combination, e.g. serviceconnect-xray-daemon.
+func (m Modes) String() string { return m.Mesh + "-" + m.Tracing }
