@@ -301,3 +301,38 @@ func TestParseFlags(t *testing.T) {
 		t.Fatalf("--stack without pulumi: %v", err)
 	}
 }
+
+// Only the trace holding the payments segment is reported when its parent is wrong: the
+// products request's trace, which has no payments segment by design, is not noise there.
+func TestVerifyReportsOnlyTheRelevantTrace(t *testing.T) {
+	traces := goodTraces(t)
+	traces[0].Documents[1] = mustJSON(t, paymentsSegment(paymentsTrace, "0123456789abcdef"))
+	c := checkNamed(t, Verify(traces, want), "payments segment")
+	if c.OK || strings.Contains(c.Detail, productsTrace) {
+		t.Fatalf("want a failure about %s only, got: %s", paymentsTrace, c.Detail)
+	}
+}
+
+// moto 5.2.1 answers GetTraceSummaries with "Users": {} where the API has a list.
+func TestFixTraceSummaries(t *testing.T) {
+	moto := `{"ApproximateTime": 1, "TracesProcessedCount": 1, "TraceSummaries": [{"Id": "1-a-b", "Users": {}, "ServiceIds": []}]}`
+	var page struct {
+		TraceSummaries []map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(fixTraceSummaries([]byte(moto)), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.TraceSummaries) != 1 || string(page.TraceSummaries[0]["Id"]) != `"1-a-b"` {
+		t.Fatalf("summary lost: %+v", page)
+	}
+	if _, ok := page.TraceSummaries[0]["Users"]; ok {
+		t.Fatal("Users object kept")
+	}
+	aws := `{"TraceSummaries": [{"Id": "1-a-b", "Users": [{"UserName": "u"}]}]}`
+	if got := string(fixTraceSummaries([]byte(aws))); got != aws {
+		t.Fatalf("a valid page was changed: %s", got)
+	}
+	if got := string(fixTraceSummaries([]byte("not json"))); got != "not json" {
+		t.Fatalf("unreadable body changed: %s", got)
+	}
+}

@@ -30,6 +30,7 @@ func newXRayClient(ctx context.Context, region, endpoint string) (*xray.Client, 
 	return xray.NewFromConfig(awsCfg, func(o *xray.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
+			o.APIOptions = append(o.APIOptions, motoCompat)
 		}
 	}), nil
 }
