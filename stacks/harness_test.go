@@ -26,3 +26,7 @@ func only(t testing.TB, m *pulumitest.Mocks, token string) pulumitest.Resource {
 	}
 	return rs[0]
 }
+
+func runStackErr(stack string, overrides map[string]string) (*pulumitest.Mocks, error) {
+	return pulumitest.RunStack(stack, overrides, Run)
+}

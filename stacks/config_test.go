@@ -1,0 +1,197 @@
+package stacks
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestConfigDefaultsPerEnvironment(t *testing.T) {
+	dev, err := Parse("dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := Parse("prod", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		what      string
+		dev, prod any
+		wantDev   any
+		wantProd  any
+	}{
+		{"environment", dev.Environment, prod.Environment, "dev", "prod"},
+		{"meshMode", dev.MeshMode, prod.MeshMode, MeshServiceConnect, MeshServiceConnect},
+		{"tracingMode", dev.TracingMode, prod.TracingMode, TracingXRayDaemon, TracingXRayDaemon},
+		{"natGateways", dev.NatGateways, prod.NatGateways, "single", "onePerAz"},
+		{"dbMultiAz", dev.Database.MultiAZ, prod.Database.MultiAZ, false, true},
+		{"dbDeletionProtection", dev.Database.DeletionProtection, prod.Database.DeletionProtection, false, true},
+		{"desiredCount", dev.Products.DesiredCount, prod.Products.DesiredCount, 1, 2},
+		{"desiredCount payments", dev.Payments.DesiredCount, prod.Payments.DesiredCount, 1, 2},
+		{"dbName", dev.Database.Name, prod.Database.Name, "DataWarehouseX", "DataWarehouseX"},
+		{"logRetentionDays", dev.LogRetentionDays, prod.LogRetentionDays, 7, 90},
+		{"samplingFixedRate", dev.SamplingFixedRate, prod.SamplingFixedRate, 0.05, 0.05},
+		{"samplingReservoir", dev.SamplingReservoir, prod.SamplingReservoir, 1, 1},
+	}
+	for _, c := range checks {
+		if c.dev != c.wantDev || c.prod != c.wantProd {
+			t.Errorf("%s: dev=%v prod=%v, want dev=%v prod=%v", c.what, c.dev, c.prod, c.wantDev, c.wantProd)
+		}
+	}
+}
+
+func TestConfigEnvironmentFollowsStackNameUnlessSet(t *testing.T) {
+	for stack, want := range map[string]string{"prod": "prod", "prod-eu": "prod", "dev": "dev", "alice": "dev"} {
+		c, err := Parse(stack, nil)
+		if err != nil || c.Environment != want {
+			t.Errorf("stack %s: environment %q (%v), want %q", stack, c.Environment, err, want)
+		}
+	}
+	c, err := Parse("staging", map[string]string{"environment": "prod"})
+	if err != nil || !c.Database.MultiAZ {
+		t.Errorf("environment=prod on stack staging should take prod defaults, got MultiAZ=%v (%v)", c.Database.MultiAZ, err)
+	}
+}
+
+func TestConfigAcceptsGoodValues(t *testing.T) {
+	good := map[string]string{
+		"meshMode":              "appmesh",
+		"tracingMode":           "adot",
+		"vpcCidr":               "172.20.0.0/20",
+		"natGateways":           "onePerAz",
+		"namespace":             "internal.example",
+		"logRetentionDays":      "365",
+		"dbInstanceClass":       "db.r6g.xlarge",
+		"dbEngineVersion":       "16.4",
+		"dbAllocatedStorageGb":  "50",
+		"dbMultiAz":             "true",
+		"dbBackupRetentionDays": "35",
+		"dbDeletionProtection":  "true",
+		"dbName":                "warehouse_1",
+		"dbUsername":            "app_user",
+		"taskCpu":               "1024",
+		"taskMemory":            "3072",
+		"desiredCount":          "3",
+		"productsImage":         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/products:1.2.3",
+		"paymentsImage":         "ghcr.io/acme/payments@sha256:" + strings.Repeat("a", 64),
+		"samplingFixedRate":     "1",
+		"samplingReservoir":     "0",
+	}
+	c, err := Parse("dev", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MeshMode != MeshAppMesh || c.TracingMode != TracingADOT || c.Products.Cpu != 1024 || c.Payments.Memory != 3072 ||
+		c.Products.Image == "" || c.Payments.Image == "" || c.Database.EngineVersion != "16.4" || c.VpcCidr != "172.20.0.0/20" {
+		t.Errorf("values not applied: %+v", c)
+	}
+}
+
+// Every rule: a bad value is rejected with a message naming the key and what it accepts.
+func TestConfigRejectsBadValues(t *testing.T) {
+	cases := []struct {
+		key, value string
+		wantInMsg  string
+	}{
+		{"environment", "staging", "dev | prod"},
+		{"meshMode", "istio", "serviceconnect | appmesh"},
+		{"meshMode", "", "serviceconnect | appmesh"},
+		{"tracingMode", "jaeger", "xray-daemon | adot"},
+		{"vpcCidr", "10.0.0.0", "IPv4 CIDR"},
+		{"vpcCidr", "10.0.0.300/16", "does not parse"},
+		{"vpcCidr", "10.0.0.0/26", "outside /16 to /24"},
+		{"vpcCidr", "10.0.0.0/8", "outside /16 to /24"},
+		{"vpcCidr", "10.0.1.0/16", "host bits"},
+		{"vpcCidr", "fd00::/48", "IPv4"},
+		{"natGateways", "none", "single | onePerAz"},
+		{"namespace", "local", "DNS name"},
+		{"namespace", "Mesh.Local", "DNS name"},
+		{"logRetentionDays", "10", "CloudWatch retention"},
+		{"logRetentionDays", "0", "CloudWatch retention"},
+		{"logRetentionDays", "seven", "not an integer"},
+		{"dbInstanceClass", "t4g.micro", "RDS instance class"},
+		{"dbInstanceClass", "db.t4g", "RDS instance class"},
+		{"dbEngineVersion", "sixteen", "major or major.minor"},
+		{"dbEngineVersion", "9.6", "not supported"},
+		{"dbEngineVersion", "16.4.1", "major or major.minor"},
+		{"dbAllocatedStorageGb", "5", "20 to 65536"},
+		{"dbMultiAz", "yes", "true | false"},
+		{"dbBackupRetentionDays", "0", "1 to 35"},
+		{"dbBackupRetentionDays", "36", "1 to 35"},
+		{"dbDeletionProtection", "maybe", "true | false"},
+		{"dbName", "1warehouse", "letter"},
+		{"dbName", "data-warehouse", "letter"},
+		{"dbUsername", "rdsadmin", "reserved"},
+		{"taskCpu", "300", "Fargate CPU"},
+		{"taskMemory", "100", "MiB"},
+		{"desiredCount", "0", "1 to 100"},
+		{"desiredCount", "-2", "1 to 100"},
+		{"productsImage", "products latest", "image URI"},
+		{"paymentsImage", "payments", "image URI"},
+		{"samplingFixedRate", "1.5", "0 to 1"},
+		{"samplingFixedRate", "-0.1", "0 to 1"},
+		{"samplingReservoir", "-1", "0 to 100000"},
+	}
+	for _, c := range cases {
+		t.Run(c.key+"="+c.value, func(t *testing.T) {
+			_, err := Parse("dev", map[string]string{c.key: c.value})
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("accepted %s=%q", c.key, c.value)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "meshtrace:"+c.key) || !strings.Contains(msg, c.wantInMsg) {
+				t.Errorf("message does not name the key and %q:\n%s", c.wantInMsg, msg)
+			}
+		})
+	}
+}
+
+func TestConfigRejectsMemoryFargateDoesNotPairWithCpu(t *testing.T) {
+	for _, pair := range [][2]string{{"256", "4096"}, {"512", "512"}, {"1024", "1024"}, {"4096", "4096"}} {
+		_, err := Parse("dev", map[string]string{"taskCpu": pair[0], "taskMemory": pair[1]})
+		if err == nil || !strings.Contains(err.Error(), "not a Fargate size for meshtrace:taskCpu = "+pair[0]) {
+			t.Errorf("cpu %s memory %s: got %v", pair[0], pair[1], err)
+		}
+	}
+	if _, err := Parse("dev", map[string]string{"taskCpu": "2048", "taskMemory": "16384"}); err != nil {
+		t.Errorf("2048/16384 is a Fargate pair: %v", err)
+	}
+}
+
+func TestConfigRejectsUnknownKeysAndReportsAllProblems(t *testing.T) {
+	_, err := Parse("dev", map[string]string{"meshmode": "appmesh", "desiredCount": "0", "tracingMode": "zipkin"})
+	if err == nil {
+		t.Fatal("accepted a misspelt key")
+	}
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 3 {
+		t.Fatalf("want 3 problems, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "meshtrace:meshmode is not a meshtrace key") {
+		t.Errorf("unknown key not named: %v", err)
+	}
+}
+
+// A bad value fails the program before any resource is declared.
+func TestBadConfigDeclaresNothing(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		mocks, err := runStackErr(stack, map[string]string{"meshtrace:meshMode": "linkerd"})
+		if err == nil || !strings.Contains(err.Error(), "meshtrace:meshMode") {
+			t.Fatalf("%s: want a config error naming meshtrace:meshMode, got %v", stack, err)
+		}
+		if n := len(mocks.Resources()); n != 0 {
+			t.Errorf("%s: %d resources declared despite bad config", stack, n)
+		}
+	}
+}
+
+// The checked-in stack files hold only known keys with valid values.
+func TestStackFilesAreValid(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		if _, err := runStackErr(stack, nil); err != nil {
+			t.Errorf("Pulumi.%s.yaml: %v", stack, err)
+		}
+	}
+}
