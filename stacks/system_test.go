@@ -273,8 +273,6 @@ func TestTaskContainersPerMode(t *testing.T) {
 				t.Fatalf("%s: envoy present=%v in %s", name, hasEnvoy, s.modes.Mesh)
 			}
 			if appMesh {
-				node := s.m.Find
-				_ = node
 				e := env(envoy)
 				wantArn := "arn:aws:appmesh:us-east-1:123456789012:mesh/meshtrace-" + env2(s.stack) + "/virtualNode/" + name
 				if envoy.User != "1337" || e["APPMESH_RESOURCE_ARN"] != wantArn || e["ENABLE_ENVOY_XRAY_TRACING"] != "1" {

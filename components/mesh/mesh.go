@@ -73,8 +73,4 @@ type Membership struct {
 	ref pulumi.StringOutput
 }
 
-// TaskPart resolves a membership's Part; a convenience for callers that combine it
-// with other outputs.
-func (m *Membership) TaskPart() pulumi.AnyOutput { return m.Task }
-
 func staticPart(p taskspec.Part) pulumi.AnyOutput { return pulumi.Any(p) }

@@ -1,0 +1,147 @@
+package services
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/taskspec"
+	"github.com/meshtrace/meshtrace/internal/pulumitest"
+)
+
+func TestArgsRejectMissingAndConflictingInputs(t *testing.T) {
+	base := func() ServiceArgs {
+		return ServiceArgs{
+			ClusterArn: pulumi.String("c"), VpcId: pulumi.String("v"), SubnetIds: pulumi.StringArray{},
+			Image: pulumi.String("nginx:1"), Mesh: &mesh.ServiceConnect{},
+		}
+	}
+	cases := map[string]func(a *ServiceArgs){
+		"ClusterArn, VpcId and SubnetIds": func(a *ServiceArgs) { a.ClusterArn = nil },
+		"exactly one of Image and Build":  func(a *ServiceArgs) { a.Build = &ImageBuild{Context: "."} },
+		"exactly one of Image and Build ": func(a *ServiceArgs) { a.Image = nil },
+		"Build.Context":                   func(a *ServiceArgs) { a.Image = nil; a.Build = &ImageBuild{} },
+		"Mesh is required":                func(a *ServiceArgs) { a.Mesh = nil },
+		"Public needs PublicSubnetIds":    func(a *ServiceArgs) { a.Public = true },
+		"not a TCP port":                  func(a *ServiceArgs) { a.Port = 70000 },
+		"DesiredCount -1 is negative":     func(a *ServiceArgs) { a.DesiredCount = -1 },
+		"both in Environment and in Secrets": func(a *ServiceArgs) {
+			a.Environment = map[string]pulumi.StringInput{"TOKEN": pulumi.String("x")}
+			a.Secrets = []SecretEnv{{Name: "TOKEN", SecretArn: pulumi.String("arn")}}
+		},
+	}
+	for want, mutate := range cases {
+		a := base()
+		mutate(&a)
+		if _, err := a.withDefaults("svc"); err == nil || !strings.Contains(err.Error(), strings.TrimSpace(want)) {
+			t.Errorf("%s: got %v", want, err)
+		}
+	}
+	a := base()
+	d, err := a.withDefaults("svc")
+	if err != nil || d.Port != 8080 || d.HealthCheckPath != "/healthz" || d.Cpu != 256 || d.Memory != 512 || d.DesiredCount != 1 || d.LogGroupName != "/ecs/svc" {
+		t.Errorf("defaults %+v %v", d, err)
+	}
+}
+
+func TestAssembleContainersMergesPartsAndRefusesConflicts(t *testing.T) {
+	app := appSpec{Image: "img:1", Port: 8080, Environment: map[string]string{"A": "1"}, LogGroup: "/g", Region: "eu-west-1"}
+	sidecar := taskspec.ContainerDefinition{Name: "side", Image: "side:1"}
+	part := taskspec.Part{
+		Sidecars:       []taskspec.ContainerDefinition{sidecar},
+		AppEnvironment: []taskspec.KeyValuePair{{Name: "B", Value: "2"}},
+		AppDependsOn:   []taskspec.ContainerDependency{{ContainerName: "side", Condition: "START"}},
+	}
+	cs, err := assembleContainers(app, part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != AppContainerName || len(cs[0].Environment) != 2 || cs[1].LogConfiguration.Options["awslogs-stream-prefix"] != "side" {
+		t.Errorf("containers %+v", cs)
+	}
+	if *cs[0].ReadonlyRootFilesystem != true {
+		t.Error("app root filesystem writable")
+	}
+
+	clash := part
+	clash.AppEnvironment = []taskspec.KeyValuePair{{Name: "A", Value: "other"}}
+	if _, err := assembleContainers(app, clash); err == nil || !strings.Contains(err.Error(), "environment variable A") {
+		t.Errorf("env clash: %v", err)
+	}
+	dangling := part
+	dangling.AppDependsOn = []taskspec.ContainerDependency{{ContainerName: "ghost", Condition: "START"}}
+	if _, err := assembleContainers(app, dangling); err == nil || !strings.Contains(err.Error(), "ghost") {
+		t.Errorf("dangling dependency: %v", err)
+	}
+	twice := part
+	twice.Sidecars = []taskspec.ContainerDefinition{{Name: AppContainerName, Image: "x"}}
+	twice.AppDependsOn = nil
+	if _, err := assembleContainers(app, twice); err == nil || !strings.Contains(err.Error(), "two containers") {
+		t.Errorf("duplicate name: %v", err)
+	}
+}
+
+func TestEcrRepositoryArnOnlyForPrivateECR(t *testing.T) {
+	cases := map[string]string{
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/orders:1.0":                          "arn:aws:ecr:eu-west-1:123456789012:repository/team/orders",
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + strings.Repeat("a", 64): "arn:aws:ecr:us-east-1:123456789012:repository/orders",
+		"public.ecr.aws/nginx/nginx:1.27":                                                       "",
+		"ghcr.io/acme/orders:2":                                                                 "",
+	}
+	for image, want := range cases {
+		if got := ecrRepositoryArn(image); got != want {
+			t.Errorf("%s: %q, want %q", image, got, want)
+		}
+	}
+}
+
+func TestPoliciesAreMinimal(t *testing.T) {
+	doc := executionPolicyDocument("arn:lg", "", nil)
+	if len(doc.Statement) != 1 || doc.Statement[0].Resource[0] != "arn:lg:*" {
+		t.Errorf("public image, no secrets: %+v", doc)
+	}
+	doc = executionPolicyDocument("arn:lg", "arn:repo", []string{"arn:s1"})
+	b, _ := json.Marshal(doc)
+	for _, want := range []string{`"Resource":["arn:repo"]`, `"Resource":["arn:s1"]`, "ecr:GetAuthorizationToken"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("missing %s in %s", want, b)
+		}
+	}
+	if d := taskPolicyDocument(nil); d.Statement[0].Effect != "Deny" {
+		t.Errorf("empty task policy should deny: %+v", d)
+	}
+}
+
+func TestServiceFromImageURIDeclaresNoRepositoryAndNoLoadBalancer(t *testing.T) {
+	m, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
+		sc, err := mesh.NewServiceConnect(ctx, "mesh", &mesh.ServiceConnectArgs{NamespaceArn: pulumi.String("arn:ns")})
+		if err != nil {
+			return err
+		}
+		_, err = NewService(ctx, "worker", &ServiceArgs{
+			ClusterArn: pulumi.String("arn:cluster"), VpcId: pulumi.String("vpc-1"), SubnetIds: pulumi.ToStringArray([]string{"s-1"}),
+			Image: pulumi.String("public.ecr.aws/acme/worker:3"), Mesh: sc,
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, token := range []string{"aws:ecr/repository:Repository", "awsx:ecr:Image", "aws:lb/loadBalancer:LoadBalancer"} {
+		if len(m.ByType(token)) != 0 {
+			t.Errorf("declared %s", token)
+		}
+	}
+	exec, _ := m.Find("aws:iam/rolePolicy:RolePolicy", "worker-execution")
+	if strings.Contains(exec.Plain()["policy"].(string), "ecr:") {
+		t.Errorf("public image but ECR permissions: %s", exec.Plain()["policy"])
+	}
+	for _, r := range m.Resources() {
+		if r.Custom && !strings.Contains(r.Parent, "meshtrace:services:Service::worker") {
+			t.Errorf("%s %s not parented to the service", r.Type, r.Name)
+		}
+	}
+}
