@@ -64,8 +64,7 @@ func TestPostgresServesStopsAndStartsAgainWithItsData(t *testing.T) {
 
 func TestPostgresRefusesAWrongPassword(t *testing.T) {
 	pg := StartPostgres(t)
-	wrong := *pg
-	wrong.Password = "not-the-password"
+	wrong := &Postgres{Host: pg.Host, Port: pg.Port, User: pg.User, Password: "not-the-password", DBName: pg.DBName}
 	if conn, err := connect(t, wrong.DSN()); err == nil {
 		conn.Close(context.Background())
 		t.Fatal("connected with a wrong password: the server does not check passwords")

@@ -55,6 +55,9 @@ type Tracer struct {
 // Setup configures the SDK's global recorder (daemon address, sampling, ECS origin) and returns
 // the Tracer. With tracing disabled it touches nothing.
 func Setup(cfg Config) (*Tracer, error) {
+	if cfg.DaemonAddr == "" {
+		cfg.DaemonAddr = DefaultDaemonAddr
+	}
 	t := &Tracer{cfg: cfg}
 	if !cfg.Enabled {
 		return t, nil
@@ -62,7 +65,11 @@ func Setup(cfg Config) (*Tracer, error) {
 	// The SDK logs at info level to stdout by default; keep stdout for the service's own JSON logs.
 	xray.SetLogger(xraylog.NewDefaultLogger(os.Stderr, xraylog.LogLevelWarn))
 
-	xcfg := xray.Config{DaemonAddr: cfg.DaemonAddr}
+	inner, err := xray.NewDefaultEmitter(nil) // Configure points it at DaemonAddr
+	if err != nil {
+		return nil, err
+	}
+	xcfg := xray.Config{DaemonAddr: cfg.DaemonAddr, Emitter: newOnceEmitter(inner)}
 	if cfg.SamplingRulesFile != "" {
 		strategy, err := sampling.NewLocalizedStrategyFromFilePath(cfg.SamplingRulesFile)
 		if err != nil {

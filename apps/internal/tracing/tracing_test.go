@@ -1,0 +1,152 @@
+package tracing
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshtrace/meshtrace/apps/internal/env"
+	"github.com/meshtrace/meshtrace/internal/testenv"
+)
+
+func TestConfigFromEnv(t *testing.T) {
+	r := env.NewReader(env.MapLookup(nil))
+	cfg := ConfigFromEnv(r, "svc")
+	if r.Err() != nil || !cfg.Enabled || cfg.DaemonAddr != "127.0.0.1:2000" || cfg.SamplingRulesFile != "" || cfg.Service != "svc" {
+		t.Fatalf("defaults: %+v, %v", cfg, r.Err())
+	}
+
+	r = env.NewReader(env.MapLookup(map[string]string{
+		"TRACING": "off", "AWS_XRAY_DAEMON_ADDRESS": "10.0.0.1:3000", "XRAY_SAMPLING_RULES_FILE": "/rules.json",
+	}))
+	cfg = ConfigFromEnv(r, "svc")
+	if r.Err() != nil || cfg.Enabled || cfg.DaemonAddr != "10.0.0.1:3000" || cfg.SamplingRulesFile != "/rules.json" {
+		t.Fatalf("from env: %+v, %v", cfg, r.Err())
+	}
+
+	r = env.NewReader(env.MapLookup(map[string]string{"TRACING": "sometimes"}))
+	ConfigFromEnv(r, "svc")
+	if r.Err() == nil || !strings.Contains(r.Err().Error(), "TRACING") {
+		t.Fatalf("TRACING=sometimes: error %v", r.Err())
+	}
+}
+
+func TestDisabledTracerLeavesHandlersAndClientsAlone(t *testing.T) {
+	tracer, err := Setup(Config{Service: "svc", Enabled: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.NewServeMux() // a pointer, so the comparison below is meaningful
+	if got := tracer.Middleware(h); got != h {
+		t.Error("Middleware wrapped the handler with tracing off")
+	}
+	c := &http.Client{}
+	if got := tracer.Client(c); got != c {
+		t.Error("Client wrapped the client with tracing off")
+	}
+}
+
+func TestSetupRejectsABadSamplingRulesFile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(bad, []byte(`{"version": 2, "default": `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Setup(Config{Service: "svc", Enabled: true, DaemonAddr: "127.0.0.1:2000", SamplingRulesFile: bad}); err == nil ||
+		!strings.Contains(err.Error(), "XRAY_SAMPLING_RULES_FILE") {
+		t.Fatalf("Setup with a broken rules file: %v", err)
+	}
+}
+
+// setupTracing points the SDK at a new listener, sampling every request.
+func setupTracing(t *testing.T, service string) (*Tracer, *testenv.SegmentListener) {
+	t.Helper()
+	segments := testenv.StartSegmentListener(t)
+	rules := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(rules, []byte(testenv.SampleAllRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tracer, err := Setup(Config{Service: service, Enabled: true, DaemonAddr: segments.Addr(), SamplingRulesFile: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tracer, segments
+}
+
+func TestMiddlewareAndClientMakeOneTraceAcrossTwoServers(t *testing.T) {
+	tracer, segments := setupTracing(t, "front")
+	back := httptest.NewServer(tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "back")
+	})))
+	defer back.Close()
+	client := tracer.Client(&http.Client{})
+	front := httptest.NewServer(tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, back.URL+"/inner", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		io.WriteString(w, "front")
+	})))
+	defer front.Close()
+
+	resp, err := http.Get(front.URL + "/outer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	traceID := strings.TrimPrefix(strings.Split(resp.Header.Get("X-Amzn-Trace-Id"), ";")[0], "Root=")
+	docs, err := segments.WaitForTrace(traceID, 2, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both servers share one tracer here, so both segments are named "front": tell them apart by URL.
+	var outer, inner testenv.Segment
+	for _, d := range docs {
+		switch {
+		case strings.HasSuffix(d.HTTP.Request.URL, "/outer"):
+			outer = d
+		case strings.HasSuffix(d.HTTP.Request.URL, "/inner"):
+			inner = d
+		}
+	}
+	if outer.Name != "front" || inner.Name != "front" {
+		t.Fatalf("segments not named after the service: %+v", docs)
+	}
+	calls := outer.Find(func(s testenv.Segment) bool { return s.Namespace == "remote" && s.HTTP != nil })
+	if len(calls) != 1 || inner.ParentID != calls[0].ID {
+		t.Fatalf("inner segment's parent %q is not the outer call subsegment (%d calls)", inner.ParentID, len(calls))
+	}
+}
+
+func TestRecordErrorMarksTheSegmentWithTheCause(t *testing.T) {
+	tracer, segments := setupTracing(t, "svc")
+	srv := httptest.NewServer(tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		RecordError(r.Context(), io.ErrUnexpectedEOF)
+		RecordError(context.Background(), io.ErrUnexpectedEOF) // no segment there: must do nothing
+		io.WriteString(w, "answered, but something failed on the way")
+	})))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	traceID := strings.TrimPrefix(strings.Split(resp.Header.Get("X-Amzn-Trace-Id"), ";")[0], "Root=")
+	docs, err := segments.WaitForTrace(traceID, 1, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := docs[0]
+	if !d.Fault || d.Cause == nil || len(d.Cause.Exceptions) != 1 || d.Cause.Exceptions[0].Message != io.ErrUnexpectedEOF.Error() {
+		t.Fatalf("segment %+v: want a fault with the error as its cause", d)
+	}
+}
