@@ -169,7 +169,7 @@ var keys = []key{
 		c.Payments.Cpu = c.Products.Cpu
 		return nil
 	}},
-	{"taskMemory", "512", "1024", "MiB that Fargate accepts with taskCpu (see the README table)", func(c *Config, v string) error {
+	{"taskMemory", "512", "1024", "MiB that Fargate pairs with taskCpu: 256: 512, 1024, 2048; 512: 1024-4096, 1024: 2048-8192, 2048: 4096-16384, 4096: 8192-30720 (steps of 1024); 8192: 16384-61440 (steps of 4096); 16384: 32768-122880 (steps of 8192)", func(c *Config, v string) error {
 		if err := intRange(&c.Products.Memory, v, 512, 122880); err != nil {
 			return err
 		}
