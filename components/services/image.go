@@ -20,6 +20,8 @@ func declareImage(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pulum
 		ImageScanningConfiguration: ecr.RepositoryImageScanningConfigurationArgs{ScanOnPush: pulumi.Bool(true)},
 		// awsx pushes a moving tag and the task pins the digest.
 		ImageTagMutability: pulumi.String("MUTABLE"),
+		// The images are rebuilt from source, so `pulumi destroy` may delete them.
+		ForceDelete: pulumi.Bool(true),
 		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{
 			ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("AES256")},
 		},
