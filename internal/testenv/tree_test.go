@@ -11,7 +11,7 @@ func TestFormatTraceTreeLinksServicesThroughTheirCalls(t *testing.T) {
 		HTTP: &HTTP{Request: &HTTPRequest{Method: "GET", URL: "http://localhost/api/1.0/payments"}, Response: &HTTPResponse{Status: 200}},
 		Subsegments: []Segment{
 			{ID: "c1", Name: "payments:8080", Namespace: "remote", StartTime: 10.001, EndTime: 10.011,
-				HTTP: &HTTP{Request: &HTTPRequest{Method: "GET", URL: "http://payments:8080/api/1.0/payments"}, Response: &HTTPResponse{Status: 200}},
+				HTTP:        &HTTP{Request: &HTTPRequest{Method: "GET", URL: "http://payments:8080/api/1.0/payments"}, Response: &HTTPResponse{Status: 200}},
 				Subsegments: []Segment{{ID: "d1", Name: "connect", StartTime: 10.001, EndTime: 10.002}}},
 			{ID: "s1", Name: "db@host", Namespace: "remote", StartTime: 10.0005, EndTime: 10.0009, Fault: true,
 				SQL:   &SQL{SanitizedQuery: "SELECT 1\n  FROM t"},
