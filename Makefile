@@ -27,3 +27,9 @@ tracecheck:
 
 lint-workflows:
 	go tool actionlint
+
+# The whole system on this machine: PostgreSQL, both services, and every trace printed as a tree
+# (see README "The services (apps/)"). Ctrl-C stops it.
+.PHONY: local
+local:
+	go run ./cmd/local $(ARGS)

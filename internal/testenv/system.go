@@ -70,6 +70,9 @@ type SystemOptions struct {
 	// or TRACING=off.
 	ProductsEnv []string
 	PaymentsEnv []string
+	// ProductsPort and PaymentsPort fix the services' ports on 127.0.0.1; 0 picks free ones.
+	ProductsPort int
+	PaymentsPort int
 	// Output receives the services' logs, each line prefixed with the service name. Nil: kept
 	// only in memory (see Service.Logs).
 	Output io.Writer
@@ -147,15 +150,18 @@ func StartSystemProcess(opts SystemOptions) (*System, error) {
 		common = append(common, "XRAY_SAMPLING_RULES_FILE="+rulesFile)
 	}
 
-	paymentsPort, err := freePort()
-	if err != nil {
-		sys.Close()
-		return nil, err
-	}
-	productsPort, err := freePort()
-	if err != nil {
-		sys.Close()
-		return nil, err
+	paymentsPort, productsPort := opts.PaymentsPort, opts.ProductsPort
+	for _, port := range []*int{&paymentsPort, &productsPort} {
+		if *port == 0 {
+			*port, err = freePort()
+		} else {
+			// Otherwise /healthz could be answered by whatever already listens there.
+			err = checkPortFree(*port)
+		}
+		if err != nil {
+			sys.Close()
+			return nil, err
+		}
 	}
 	sys.PaymentsURL = "http://127.0.0.1:" + strconv.Itoa(paymentsPort)
 	sys.ProductsURL = "http://127.0.0.1:" + strconv.Itoa(productsPort)

@@ -93,7 +93,7 @@ func describe(s Segment) string {
 		parts = append(parts, s.HTTP.Request.Method+" "+s.HTTP.Request.URL)
 	}
 	if s.SQL != nil && s.SQL.SanitizedQuery != "" {
-		parts = append(parts, "SQL: "+shorten(strings.Join(strings.Fields(s.SQL.SanitizedQuery), " "), 70))
+		parts = append(parts, "SQL: "+shorten(strings.Join(strings.Fields(s.SQL.SanitizedQuery), " "), 120))
 	}
 	if s.HTTP != nil && s.HTTP.Response != nil && s.HTTP.Response.Status != 0 {
 		parts = append(parts, fmt.Sprintf("-> %d", s.HTTP.Response.Status))

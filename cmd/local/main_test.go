@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meshtrace/meshtrace/internal/testenv"
+)
+
+// syncBuffer is written by the printer's timers and read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestTracePrinterPrintsATraceOnceItIsQuiet(t *testing.T) {
+	var out syncBuffer
+	p := newTracePrinter(&out, 100*time.Millisecond)
+	p.add(testenv.Document{Segment: testenv.Segment{ID: "q1", TraceID: "t1", ParentID: "c1", Name: "payments", StartTime: 1.002, EndTime: 1.003}})
+	p.add(testenv.Document{Segment: testenv.Segment{ID: "p1", TraceID: "t1", Name: "products", StartTime: 1, EndTime: 1.005,
+		Subsegments: []testenv.Segment{{ID: "c1", Name: "payments:8080", StartTime: 1.001, EndTime: 1.004}}}})
+	p.add(testenv.Document{Segment: testenv.Segment{ID: "x1", TraceID: "t2", Name: "products", StartTime: 2, EndTime: 2.001}})
+	if out.String() != "" {
+		t.Fatalf("printed before the quiet period:\n%s", out.String())
+	}
+	time.Sleep(300 * time.Millisecond)
+	want := "trace t1 (2 segment documents)\n" +
+		"products  5.00 ms\n" +
+		"└─ payments:8080  3.00 ms\n" +
+		"   └─ payments  1.00 ms\n\n"
+	if got := out.String(); !strings.Contains(got, want) || !strings.Contains(got, "trace t2 (1 segment document)") {
+		t.Fatalf("printed:\n%s\nwant, among others:\n%s", got, want)
+	}
+}
+
+func TestTracePrinterFlushPrintsPendingTraces(t *testing.T) {
+	var out syncBuffer
+	p := newTracePrinter(&out, time.Hour)
+	p.add(testenv.Document{Segment: testenv.Segment{ID: "p1", TraceID: "t1", Name: "products", StartTime: 1, EndTime: 1.001}})
+	p.flush()
+	if !strings.Contains(out.String(), "trace t1") {
+		t.Fatalf("flush printed %q", out.String())
+	}
+}
+
+// TestRunStartsTheSystemAndPrintsTraces runs the command as a person would, minus the terminal.
+func TestRunStartsTheSystemAndPrintsTraces(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, &out, io.Discard, options{traceQuiet: 100 * time.Millisecond}, func(url string) { urls <- url })
+	}()
+	var productsURL string
+	select {
+	case productsURL = <-urls:
+	case err := <-done:
+		t.Fatalf("run ended before the system was ready: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("system not ready after 2 minutes")
+	}
+
+	resp, err := http.Get(productsURL + "/api/1.0/payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(productsURL + "/api/1.0/products")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	// Both traces are printed as trees: products -> its call -> payments, and products -> SQL.
+	call := regexp.MustCompile(`(?m)^products  GET \S+/api/1.0/payments  -> 200  [0-9.]+ ms\n(.*\n)*?└─ 127\.0\.0\.1:\d+ \(remote\)  GET \S+  -> 200  [0-9.]+ ms\n(.*\n)*?   └─ payments  GET \S+/api/1.0/payments  -> 200  [0-9.]+ ms$`)
+	query := regexp.MustCompile(`(?m)^└─ DataWarehouseX@127\.0\.0\.1 \(remote\)  SQL: SELECT product_id, sku, name, category, list_price FROM core\.dim_product ORDER BY product_id  [0-9.]+ ms$`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !(call.MatchString(out.String()) && query.MatchString(out.String())) {
+		if time.Now().After(deadline) {
+			t.Fatalf("traces not printed as expected:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	cancel() // Ctrl-C
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run after Ctrl-C: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("run did not stop within a minute of Ctrl-C")
+	}
+	if _, err := http.Get(productsURL + "/healthz"); err == nil {
+		t.Fatal("products still answers after run returned")
+	}
+}
