@@ -1,0 +1,219 @@
+// Command bench measures what tracing costs the services: it starts a real PostgreSQL and both
+// services (internal/testenv), drives load at them from separate processes on loopback, and prints
+// one table comparing tracing off, tracing at the default sampling rule (1 request/s + 5%) and
+// tracing at 100%, with the ratios against off.
+//
+// For each configuration, in interleaved runs (off, default, full, off, default, full, ...), a
+// fresh system is started and, for GET /api/1.0/products and GET /api/1.0/payments (products
+// calling payments):
+//
+//   - closed loop: wrk saturates the endpoint; throughput, wrk's p50/p99, and the server CPU per
+//     request (utime+stime of the products and payments processes from /proc/<pid>/stat, before
+//     and after, divided by the requests wrk completed);
+//   - open loop: cmd/bench/openloop sends a fixed 200 requests/s and reports p50/p99 measured from
+//     each request's intended send time (no coordinated omission).
+//
+// The services send their segments to a UDP listener of this process standing in for the X-Ray
+// daemon (it counts them), so the SDK does all its work, sockets included. The table shows the
+// median of the runs of each cell.
+//
+//	go run ./cmd/bench                       # make bench; about 8 minutes with the defaults
+//	go run ./cmd/bench -runs 5 -json out.json
+//	go run ./cmd/bench -pprof build/pprof    # also CPU profiles of both services (first run)
+//
+// It is not a test: nothing under go test runs it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/meshtrace/meshtrace/internal/testenv"
+)
+
+// options are the command's flags.
+type options struct {
+	runs         int
+	duration     time.Duration // closed loop, measured
+	warmup       time.Duration // closed loop, unmeasured, before each measured wrk
+	connections  int
+	threads      int
+	rate         float64
+	openDuration time.Duration
+	openWarmup   time.Duration
+	configs      []config
+	endpoints    []endpoint
+	pprofDir     string
+	jsonPath     string
+	verbose      bool
+}
+
+func parseFlags() (options, error) {
+	var o options
+	var configs, endpoints string
+	flag.IntVar(&o.runs, "runs", 3, "interleaved runs of every configuration; the table shows medians")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured wrk duration per endpoint and run")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk lead-in before each measured wrk")
+	flag.IntVar(&o.connections, "connections", 32, "wrk connections (closed loop)")
+	flag.IntVar(&o.threads, "threads", 1, "wrk threads")
+	flag.Float64Var(&o.rate, "rate", 200, "open-loop request rate (requests/s)")
+	flag.DurationVar(&o.openDuration, "open-duration", 10*time.Second, "measured open-loop duration per endpoint and run")
+	flag.DurationVar(&o.openWarmup, "open-warmup", time.Second, "unmeasured open-loop lead-in")
+	flag.StringVar(&configs, "configs", "off,default,full", "tracing configurations, in the order of each run: off, default, full")
+	flag.StringVar(&endpoints, "endpoints", "products,payments", "endpoints: products (GET /api/1.0/products), payments (GET /api/1.0/payments)")
+	flag.StringVar(&o.pprofDir, "pprof", "", "build the services with net/http/pprof (go build -overlay; apps/ unchanged) and write CPU profiles of each wrk phase of the first run to this directory")
+	flag.StringVar(&o.jsonPath, "json", "", "also write every run's figures to this JSON file")
+	flag.BoolVar(&o.verbose, "v", false, "print each phase's figures as they come")
+	flag.Parse()
+	if o.runs < 1 || o.duration <= 0 || o.connections < 1 || o.threads < 1 || o.threads > o.connections || o.rate <= 0 || o.openDuration <= 0 {
+		return o, errors.New("-runs, -duration, -connections, -rate and -open-duration must be positive, and -threads from 1 to -connections")
+	}
+	for _, name := range strings.Split(configs, ",") {
+		c, ok := configByName(strings.TrimSpace(name))
+		if !ok {
+			return o, fmt.Errorf("-configs: unknown configuration %q (off, default, full)", name)
+		}
+		o.configs = append(o.configs, c)
+	}
+	for _, name := range strings.Split(endpoints, ",") {
+		e, ok := endpointByName(strings.TrimSpace(name))
+		if !ok {
+			return o, fmt.Errorf("-endpoints: unknown endpoint %q (products, payments)", name)
+		}
+		o.endpoints = append(o.endpoints, e)
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return errors.New("wrk not found: install it with scripts/install.sh (Debian package wrk)")
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "meshtrace-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	logf("building products, payments and openloop")
+	bins, openloop, err := build(root, dir, o.pprofDir != "")
+	if err != nil {
+		return err
+	}
+	wrkScript := filepath.Join(dir, "report.lua")
+	if err := os.WriteFile(wrkScript, []byte(wrkReportScript), 0o644); err != nil {
+		return err
+	}
+
+	logf("starting PostgreSQL")
+	// A directory of its own under the system's temp dir: when running as root, PostgreSQL runs as
+	// the postgres user, which must reach it (dir is private).
+	pgDir, err := os.MkdirTemp("", "meshtrace-bench-postgres-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(pgDir)
+	pg, err := testenv.StartPostgresProcess(pgDir)
+	if err != nil {
+		return err
+	}
+	defer pg.Close()
+
+	sink, err := listenSegments()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+
+	if o.pprofDir != "" {
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return err
+		}
+	}
+
+	b := &bench{o: o, bins: bins, openloop: openloop, wrkScript: wrkScript, pg: pg, sink: sink, dir: dir}
+	rep := newReport(o)
+	rep.loadBefore = loadAvg()
+	started := time.Now()
+	for r := range o.runs {
+		for _, c := range o.configs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			logf("run %d/%d: tracing %s (load %s)", r+1, o.runs, c.name, loadAvg())
+			phases, err := b.runConfig(ctx, c, r == 0 && o.pprofDir != "")
+			if err != nil {
+				return fmt.Errorf("run %d, tracing %s: %w", r+1, c.name, err)
+			}
+			for _, p := range phases {
+				rep.add(r, c, p)
+				if o.verbose {
+					logf("  %s", p)
+				}
+			}
+		}
+		rep.loadByRun = append(rep.loadByRun, loadAvg())
+	}
+	rep.elapsed = time.Since(started)
+	rep.loadAfter = loadAvg()
+
+	rep.print(os.Stdout)
+	if o.jsonPath != "" {
+		if err := rep.writeJSON(o.jsonPath); err != nil {
+			return err
+		}
+	}
+	if o.pprofDir != "" {
+		fmt.Printf("\nCPU profiles (first run, wrk phases) in %s: go tool pprof -top %s\n", o.pprofDir, filepath.Join(o.pprofDir, "full-products-products.pprof"))
+	}
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// moduleRoot is the directory of this module's go.mod, found upward from the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/meshtrace/meshtrace\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from within the meshtrace module (no go.mod of github.com/meshtrace/meshtrace above the working directory)")
+		}
+		dir = parent
+	}
+}
