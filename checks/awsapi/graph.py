@@ -12,6 +12,11 @@ MOCK_ACCOUNT = "123456789012"
 MOCK_REGION = "us-east-1"
 
 
+def mock_arn(service, resource_part):
+    """An ARN as the mocks make it: arn:aws:<service>:us-east-1:123456789012:<resource_part>."""
+    return f"arn:aws:{service}:{MOCK_REGION}:{MOCK_ACCOUNT}:{resource_part}"
+
+
 @dataclass
 class Resource:
     type: str

@@ -23,8 +23,9 @@ import botocore.exceptions
 
 import crosscheck
 import rules
+import translate
 from crosscheck import Finding
-from graph import MOCK_ACCOUNT
+from graph import MOCK_ACCOUNT, mock_arn
 
 # Calls moto 5.2.1 does not implement (checked against its source: moto/appmesh/responses.py
 # has no create_virtual_service, moto/xray/responses.py only traces and telemetry). They are
@@ -55,7 +56,7 @@ MOTO_ADAPTATIONS = {
 
 # Calls checked against the model only, by choice.
 MODEL_ONLY = {
-    ("rds", "CreateDBInstance"): "RDS is not replayed; its managed master secret is stood in by secretsmanager CreateSecret",
+    ("rds", "CreateDBInstance"): "rds CreateDBInstance is not replayed: under the mocks its dbSubnetGroupName is empty (the subnet group is auto-named); its managed master secret is stood in by secretsmanager CreateSecret",
 }
 
 REGION = "us-east-1"
@@ -142,11 +143,6 @@ class MotoServer:
 # --- references between resources ----------------------------------------------------------
 
 
-def mock_arn(service, resource_part):
-    """An ARN as internal/pulumitest/mocks.go makes it."""
-    return f"arn:aws:{service}:{REGION}:{MOCK_ACCOUNT}:{resource_part}"
-
-
 # Where a request refers to another resource, and what kind of resource. The mocks give
 # every resource the id <name>-id, so a security group and a Cloud Map service of the same
 # name share one; the kind says which one is meant.
@@ -156,12 +152,19 @@ REFERENCES = {
     ("ec2", "AuthorizeSecurityGroupIngress"): SECURITY_GROUP_RULE,
     ("ec2", "AuthorizeSecurityGroupEgress"): SECURITY_GROUP_RULE,
     ("iam", "PutRolePolicy"): [("RoleName", "role")],
+    ("elbv2", "CreateTargetGroup"): [("VpcId", "vpc")],
+    ("elbv2", "ModifyTargetGroupAttributes"): [("TargetGroupArn", "target group arn")],
+    ("elbv2", "CreateLoadBalancer"): [("Subnets[]", "subnet"), ("SecurityGroups[]", "security group")],
+    ("elbv2", "ModifyLoadBalancerAttributes"): [("LoadBalancerArn", "load balancer arn")],
+    ("elbv2", "CreateListener"): [("LoadBalancerArn", "load balancer arn"), ("DefaultActions[].TargetGroupArn", "target group arn")],
+    ("rds", "CreateDBSubnetGroup"): [("SubnetIds[]", "subnet")],
     ("servicediscovery", "CreatePrivateDnsNamespace"): [("Vpc", "vpc")],
     ("servicediscovery", "CreateService"): [("NamespaceId", "namespace id"), ("DnsConfig.NamespaceId", "namespace id")],
     ("ecs", "CreateCluster"): [("serviceConnectDefaults.namespace", "namespace arn")],
     ("ecs", "RegisterTaskDefinition"): [("executionRoleArn", "role arn"), ("taskRoleArn", "role arn")],
     ("ecs", "CreateService"): [
         ("cluster", "cluster arn"),
+        ("loadBalancers[].targetGroupArn", "target group arn"),
         ("taskDefinition", "task definition arn"),
         ("networkConfiguration.awsvpcConfiguration.subnets[]", "subnet"),
         ("networkConfiguration.awsvpcConfiguration.securityGroups[]", "security group"),
@@ -381,6 +384,16 @@ def record_cluster(replay, call, response):
     replay.ids["cluster arn"][mock_arn("ecs", f"cluster/{call.params['clusterName']}")] = response["cluster"]["clusterArn"]
 
 
+def record_target_group(replay, call, response):
+    arn = response["TargetGroups"][0]["TargetGroupArn"]
+    replay.ids["target group arn"][translate.mock_target_group_arn(call.resource)] = arn
+
+
+def record_load_balancer(replay, call, response):
+    arn = response["LoadBalancers"][0]["LoadBalancerArn"]
+    replay.ids["load balancer arn"][translate.mock_load_balancer_arn(call.resource)] = arn
+
+
 def record_virtual_node(replay, call, response):
     replay.virtual_node_arns.add(response["virtualNode"]["metadata"]["arn"])
 
@@ -399,4 +412,6 @@ RECORDERS = {
     "RegisterTaskDefinition": record_task_definition,
     "CreateCluster": record_cluster,
     "CreateVirtualNode": record_virtual_node,
+    "CreateTargetGroup": record_target_group,
+    "CreateLoadBalancer": record_load_balancer,
 }

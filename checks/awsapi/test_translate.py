@@ -112,6 +112,25 @@ class OtherServicesTest(unittest.TestCase):
             {"GroupId": "a-id", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "UserIdGroupPairs": [{"GroupId": "b-id", "Description": "d"}]}]},
         )
 
+    def test_load_balancer_attributes_are_a_second_call(self):
+        r = resource("aws:lb/loadBalancer:LoadBalancer", "web", {"internal": False, "subnets": ["a"], "dropInvalidHeaderFields": True, "idleTimeout": 60})
+        create, modify = translate.create_load_balancer(r, graph_of(r))
+        self.assertEqual(create.params, {"Subnets": ["a"], "Name": "web", "Scheme": "internet-facing"})
+        self.assertEqual(modify.params["LoadBalancerArn"], "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/0123456789abcdef")
+        self.assertEqual(
+            modify.params["Attributes"],
+            [{"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}, {"Key": "idle_timeout.timeout_seconds", "Value": "60"}],
+        )
+
+    def test_target_group_health_check_is_flat(self):
+        call = only_call("aws:lb/targetGroup:TargetGroup", "tg", {"port": 80, "healthCheck": {"path": "/h", "matcher": "200", "interval": 15}})
+        self.assertEqual(call.params, {"Port": 80, "Name": "tg", "HealthCheckPath": "/h", "HealthCheckIntervalSeconds": 15, "Matcher": {"HttpCode": "200"}})
+        self.assertEqual(models.validate("elbv2", "CreateTargetGroup", call.params), [])
+
+    def test_listener_action_kinds_not_translated_are_reported(self):
+        call = only_call("aws:lb/listener:Listener", "l", {"loadBalancerArn": "a", "defaultActions": [{"type": "redirect", "redirect": {"port": "443"}}]})
+        self.assertEqual(call.problems, ["input 'defaultActions[0].redirect' has no translation to the AWS API in checks/awsapi/translate.py"])
+
     def test_sampling_rule_is_wrapped(self):
         call = only_call("aws:xray/samplingRule:SamplingRule", "r", {"ruleName": "r", "resourceArn": "*", "urlPath": "*"})
         self.assertEqual(call.params, {"SamplingRule": {"RuleName": "r", "ResourceARN": "*", "URLPath": "*"}})

@@ -14,7 +14,7 @@ are passed through unchanged: they are what is being checked.
 import json
 from dataclasses import dataclass, field
 
-from graph import MOCK_ACCOUNT
+from graph import MOCK_ACCOUNT, mock_arn
 
 # Inputs that configure the Pulumi provider's behaviour and never reach the create call.
 PROVIDER_ONLY = {
@@ -24,6 +24,7 @@ PROVIDER_ONLY = {
     "aws:cloudwatch/logGroup:LogGroup": {"skipDestroy"},
     "aws:servicediscovery/service:Service": {"forceDestroy"},
     "aws:ec2/securityGroup:SecurityGroup": {"revokeRulesOnDelete"},
+    "aws:ecr/repository:Repository": {"forceDelete"},
     "aws:rds/instance:Instance": {
         "applyImmediately",
         "allowMajorVersionUpgrade",
@@ -571,7 +572,135 @@ def security_group_rule(operation):
     return translate
 
 
-# --- RDS (model check only) ----------------------------------------------------------------
+# --- Elastic Load Balancing v2 ------------------------------------------------------------
+
+# Inputs the provider sets with Modify*Attributes after the create call, by attribute key.
+LOAD_BALANCER_ATTRIBUTES = {
+    "dropInvalidHeaderFields": "routing.http.drop_invalid_header_fields.enabled",
+    "enableDeletionProtection": "deletion_protection.enabled",
+    "enableHttp2": "routing.http2.enabled",
+    "idleTimeout": "idle_timeout.timeout_seconds",
+    "desyncMitigationMode": "routing.http.desync_mitigation_mode",
+    "preserveHostHeader": "routing.http.preserve_host_header.enabled",
+    "xffHeaderProcessingMode": "routing.http.xff_header_processing.mode",
+}
+TARGET_GROUP_ATTRIBUTES = {
+    "deregistrationDelay": "deregistration_delay.timeout_seconds",
+    "slowStart": "slow_start.duration_seconds",
+    "loadBalancingAlgorithmType": "load_balancing.algorithm.type",
+}
+
+
+def attributes(inputs, names):
+    """Inputs as ELB attributes [{Key, Value}], values as the strings the API takes."""
+    def text(v):
+        return str(v).lower() if isinstance(v, bool) else str(v)
+
+    return [{"Key": key, "Value": text(inputs[name])} for name, key in names.items() if name in inputs]
+
+
+def mock_load_balancer_arn(r):
+    return mock_arn("elasticloadbalancing", f"loadbalancer/app/{r.name}/0123456789abcdef")
+
+
+def mock_target_group_arn(r):
+    return mock_arn("elasticloadbalancing", f"targetgroup/{r.name}/0123456789abcdef")
+
+
+def create_load_balancer(r, graph):
+    params = pick(r.inputs, {"subnets": "Subnets", "securityGroups": "SecurityGroups", "loadBalancerType": "Type", "ipAddressType": "IpAddressType"})
+    params["Name"] = physical_name(r)
+    if "internal" in r.inputs:
+        params["Scheme"] = "internal" if r.inputs["internal"] else "internet-facing"
+    if "tags" in r.inputs:
+        params["Tags"] = tag_list(r.inputs["tags"], "Key", "Value")
+    handled = {"name", "subnets", "securityGroups", "loadBalancerType", "ipAddressType", "internal", "tags"}
+    calls = [make("elbv2", "CreateLoadBalancer", params, r, handled | set(LOAD_BALANCER_ATTRIBUTES))]
+    attrs = attributes(r.inputs, LOAD_BALANCER_ATTRIBUTES)
+    if attrs:
+        modify = {"LoadBalancerArn": mock_load_balancer_arn(r), "Attributes": attrs}
+        calls.append(Call("elbv2", "ModifyLoadBalancerAttributes", modify, r))
+    return calls
+
+
+TARGET_GROUP_HEALTH_CHECK = {
+    "enabled": "HealthCheckEnabled",
+    "path": "HealthCheckPath",
+    "port": "HealthCheckPort",
+    "protocol": "HealthCheckProtocol",
+    "interval": "HealthCheckIntervalSeconds",
+    "timeout": "HealthCheckTimeoutSeconds",
+    "healthyThreshold": "HealthyThresholdCount",
+    "unhealthyThreshold": "UnhealthyThresholdCount",
+}
+
+
+def create_target_group(r, graph):
+    i = r.inputs
+    params = pick(i, {"port": "Port", "protocol": "Protocol", "protocolVersion": "ProtocolVersion", "vpcId": "VpcId", "targetType": "TargetType", "ipAddressType": "IpAddressType"})
+    params["Name"] = physical_name(r)
+    health = i.get("healthCheck") or {}
+    params.update(pick(health, TARGET_GROUP_HEALTH_CHECK))
+    if "matcher" in health:
+        params["Matcher"] = {"HttpCode": health["matcher"]}
+    if "tags" in i:
+        params["Tags"] = tag_list(i["tags"], "Key", "Value")
+    handled = {"name", "port", "protocol", "protocolVersion", "vpcId", "targetType", "ipAddressType", "healthCheck", "tags"}
+    calls = [make("elbv2", "CreateTargetGroup", params, r, handled | set(TARGET_GROUP_ATTRIBUTES))]
+    attrs = attributes(i, TARGET_GROUP_ATTRIBUTES)
+    if attrs:
+        modify = {"TargetGroupArn": mock_target_group_arn(r), "Attributes": attrs}
+        calls.append(Call("elbv2", "ModifyTargetGroupAttributes", modify, r))
+    return calls
+
+
+LISTENER_ACTION = {"type": "Type", "targetGroupArn": "TargetGroupArn", "order": "Order"}
+
+
+def create_listener(r, graph):
+    params = pick(r.inputs, {"loadBalancerArn": "LoadBalancerArn", "port": "Port", "protocol": "Protocol", "sslPolicy": "SslPolicy"})
+    if "certificateArn" in r.inputs:
+        params["Certificates"] = [{"CertificateArn": r.inputs["certificateArn"]}]
+    if "alpnPolicy" in r.inputs:
+        params["AlpnPolicy"] = [r.inputs["alpnPolicy"]]
+    actions = r.inputs.get("defaultActions") or []
+    params["DefaultActions"] = [pick(a, LISTENER_ACTION) for a in actions]
+    if "tags" in r.inputs:
+        params["Tags"] = tag_list(r.inputs["tags"], "Key", "Value")
+    handled = {"loadBalancerArn", "port", "protocol", "sslPolicy", "alpnPolicy", "certificateArn", "defaultActions", "tags"}
+    call = make("elbv2", "CreateListener", params, r, handled)
+    for n, action in enumerate(actions):
+        for key in sorted(set(action) - set(LISTENER_ACTION)):
+            call.problems.append(f"input 'defaultActions[{n}].{key}' has no translation to the AWS API in checks/awsapi/translate.py")
+    return [call]
+
+
+# --- ECR ------------------------------------------------------------------------------------
+
+
+def create_repository(r, graph):
+    params = pick(r.inputs, {"imageTagMutability": "imageTagMutability", "imageScanningConfiguration": "imageScanningConfiguration"})
+    params["repositoryName"] = physical_name(r)
+    encryption = r.inputs.get("encryptionConfigurations") or []
+    if encryption:  # a list of at most one in Terraform, one object in the API
+        params["encryptionConfiguration"] = encryption[0]
+    if "tags" in r.inputs:
+        params["tags"] = tag_list(r.inputs["tags"], "Key", "Value")
+    handled = {"name", "imageTagMutability", "imageScanningConfiguration", "encryptionConfigurations", "tags"}
+    return [make("ecr", "CreateRepository", params, r, handled)]
+
+
+# --- RDS --------------------------------------------------------------------------------------
+
+
+def create_db_subnet_group(r, graph):
+    params = pick(r.inputs, {"subnetIds": "SubnetIds"})
+    params["DBSubnetGroupName"] = physical_name(r)
+    params["DBSubnetGroupDescription"] = r.inputs.get("description", "Managed by Pulumi")
+    if "tags" in r.inputs:
+        params["Tags"] = tag_list(r.inputs["tags"], "Key", "Value")
+    return [make("rds", "CreateDBSubnetGroup", params, r, {"name", "description", "subnetIds", "tags"})]
+
 
 DB_INSTANCE_FIELDS = {
     "identifier": "DBInstanceIdentifier",
@@ -641,6 +770,11 @@ TRANSLATORS = {
     "aws:appmesh/virtualService:VirtualService": create_virtual_service,
     "aws:xray/samplingRule:SamplingRule": create_sampling_rule,
     "aws:xray/group:Group": create_xray_group,
+    "aws:ecr/repository:Repository": create_repository,
+    "aws:lb/targetGroup:TargetGroup": create_target_group,
+    "aws:lb/loadBalancer:LoadBalancer": create_load_balancer,
+    "aws:lb/listener:Listener": create_listener,
+    "aws:rds/subnetGroup:SubnetGroup": create_db_subnet_group,
     "aws:rds/instance:Instance": create_db_instance,
     "aws:ecs/cluster:Cluster": create_cluster,
     "aws:ecs/taskDefinition:TaskDefinition": register_task_definition,
