@@ -33,3 +33,13 @@ lint-workflows:
 .PHONY: local
 local:
 	go run ./cmd/local $(ARGS)
+
+# --- Benchmarks (see README "Benchmarks"; not part of make test) ----------------------------
+# The service benchmark: real PostgreSQL and both services, wrk and an open loop at 200 req/s,
+# tracing off / default sampling / 100% side by side (about 8 minutes). BENCH_ARGS passes flags,
+# e.g. BENCH_ARGS='-runs 5 -json build/bench.json' or BENCH_ARGS='-pprof build/pprof'.
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench:
+	go run ./cmd/bench $(BENCH_ARGS)
