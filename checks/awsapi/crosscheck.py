@@ -113,7 +113,7 @@ def execution_role_needs(call, graph):
         log = c.get("logConfiguration") or {}
         if log.get("logDriver") == "awslogs":
             needs += logs_needs(log.get("options") or {}, c.get("name"), graph)
-        for s in c.get("secrets", []):
+        for s in rules.items(c, "secrets"):
             value_from = s.get("valueFrom", "")
             if value_from.startswith("arn:aws:secretsmanager:"):
                 needs.append(("secretsmanager:GetSecretValue", secret_arn(value_from)))
@@ -189,7 +189,8 @@ def check_services(graph, calls):
             continue
         task = task_definition_of(call, calls)
         if task is None:
-            findings.append(Finding("ecs", call.resource.label(), f"taskDefinition {call.params.get('taskDefinition')!r} is not a task definition of the stack"))
+            message = f"taskDefinition {call.params.get('taskDefinition')!r} is not a task definition of the stack"
+            findings.append(Finding("ecs", call.resource.label(), message))
             continue
         findings += [Finding("ecs", call.resource.label(), m) for m in service_against_task(call.params, task_containers(task))]
     return findings
@@ -198,11 +199,11 @@ def check_services(graph, calls):
 def service_against_task(service, containers):
     """ECS refuses a service whose load balancer or Service Connect port is not in its task."""
     errors = []
-    ports = {(c.get("name"), pm.get("containerPort")) for c in containers for pm in c.get("portMappings", [])}
+    ports = {(c.get("name"), pm.get("containerPort")) for c in containers for pm in rules.items(c, "portMappings")}
     for lb in service.get("loadBalancers", []):
         if (lb.get("containerName"), lb.get("containerPort")) not in ports:
             errors.append(f"loadBalancers: container {lb.get('containerName')!r} has no containerPort {lb.get('containerPort')} in the task definition")
-    port_names = {pm.get("name") for c in containers for pm in c.get("portMappings", []) if pm.get("name")}
+    port_names = {pm.get("name") for c in containers for pm in rules.items(c, "portMappings") if pm.get("name")}
     for s in (service.get("serviceConnectConfiguration") or {}).get("services", []):
         if s.get("portName") not in port_names:
             errors.append(f"serviceConnectConfiguration: portName {s.get('portName')!r} is not a named portMapping of the task ({sorted(port_names)})")
@@ -264,7 +265,8 @@ def daemon_address_findings(subject, containers, endpoint):
     for c in containers:
         address = rules.environment(c).get("AWS_XRAY_DAEMON_ADDRESS")
         if address and address != endpoint:
-            findings.append(Finding("adot", subject, f"container {c.get('name')}: AWS_XRAY_DAEMON_ADDRESS {address} is not the awsxray receiver's endpoint {endpoint}"))
+            message = f"container {c.get('name')}: AWS_XRAY_DAEMON_ADDRESS {address} is not the awsxray receiver's endpoint {endpoint}"
+            findings.append(Finding("adot", subject, message))
     return findings
 
 
@@ -274,5 +276,8 @@ CHECKS = [check_policies, check_task_definitions, check_task_permissions, check_
 def check_graph(graph, calls):
     findings = []
     for check in CHECKS:
-        findings += check(graph, calls)
+        try:
+            findings += check(graph, calls)
+        except Exception as e:  # a payload shaped so oddly that a check cannot read it
+            findings.append(Finding("check", check.__name__, f"could not run: {type(e).__name__}: {e}"))
     return findings

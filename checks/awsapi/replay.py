@@ -1,9 +1,10 @@
 """Replaying a graph's calls through boto3 against moto_server, an AWS API emulator.
 
-The calls run in creation order (translate.ORDER). Where a call refers to another resource
-by an id or ARN the mocks made up, the value moto returned for that resource is put in its
-place (security group ids, the VPC, Cloud Map namespace and service ids and ARNs, the task
-definition ARN). Every call must be accepted; a refusal is a finding with the API's message.
+The calls run in creation order (translate.ORDER), after the VPC and subnets the graph refers
+to and a stand-in for RDS's managed master secret. Where a call refers to another resource by
+an id or ARN the mocks made up, the value moto returned for that resource is put in its place
+(REFERENCES: security groups, subnets, the VPC, Cloud Map, the task definition, the target
+group, ...). Every call must be accepted; a refusal is a finding with the API's message.
 """
 
 import collections
@@ -37,7 +38,6 @@ NOT_IMPLEMENTED = {
 }
 
 
-
 def cloud_map_attributes(params):
     """moto 5.2.1 refuses an awsCloudMap service discovery without `attributes`
     (moto/appmesh/utils/spec_parsing.py: "attributes must be defined."), which the API
@@ -56,7 +56,10 @@ MOTO_ADAPTATIONS = {
 
 # Calls checked against the model only, by choice.
 MODEL_ONLY = {
-    ("rds", "CreateDBInstance"): "rds CreateDBInstance is not replayed: under the mocks its dbSubnetGroupName is empty (the subnet group is auto-named); its managed master secret is stood in by secretsmanager CreateSecret",
+    ("rds", "CreateDBInstance"): (
+        "rds CreateDBInstance is not replayed: under the mocks its dbSubnetGroupName is empty (the "
+        "subnet group is auto-named); its managed master secret is stood in by secretsmanager CreateSecret"
+    ),
 }
 
 REGION = "us-east-1"
@@ -308,15 +311,16 @@ class Replay:
         sm = self.client("secretsmanager")
         for call in crosscheck.calls_of(calls, "RegisterTaskDefinition"):
             for c in crosscheck.task_containers(call):
-                for s in c.get("secrets", []):
+                for s in rules.items(c, "secrets"):
                     message = self.secret_reference_problem(sm, s.get("valueFrom", ""))
                     if message:
-                        self.findings.append(Finding("replay", call.resource.label(), f"container {c.get('name')}: secret {s.get('name')}: {message}"))
+                        message = f"container {c.get('name')}: secret {s.get('name')}: {message}"
+                        self.findings.append(Finding("replay", call.resource.label(), message))
                     else:
                         self.resolved["secret and its key (secrets[].valueFrom)"] += 1
 
     def secret_reference_problem(self, sm, value_from):
-        if not value_from.startswith("arn:aws:secretsmanager:"):
+        if not isinstance(value_from, str) or not value_from.startswith("arn:aws:secretsmanager:"):
             return f"valueFrom {value_from!r} is not a Secrets Manager ARN; this check resolves only those"
         arn = crosscheck.secret_arn(value_from)
         if arn not in self.ids["secret"]:
@@ -343,7 +347,9 @@ class Replay:
                 if arn in self.virtual_node_arns:
                     self.resolved["virtual node (Envoy's APPMESH_RESOURCE_ARN)"] += 1
                 else:
-                    self.findings.append(Finding("replay", call.resource.label(), f"container {c.get('name')}: APPMESH_RESOURCE_ARN {arn} is not a virtual node moto created ({sorted(self.virtual_node_arns)})"))
+                    created = sorted(self.virtual_node_arns)
+                    message = f"container {c.get('name')}: APPMESH_RESOURCE_ARN {arn} is not a virtual node moto created ({created})"
+                    self.findings.append(Finding("replay", call.resource.label(), message))
 
 
 # --- what each accepted call tells us about ids ----------------------------------------------

@@ -35,6 +35,17 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+def items(container, key):
+    """The objects in a list field of a payload; a field of the wrong type (which the model
+    check reports) gives none, so the rules never trip over it."""
+    value = container.get(key) if isinstance(container, dict) else None
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
 def parse_policy(text):
     """A policy document as a dict, or None and the reason."""
     if not isinstance(text, str):
@@ -201,7 +212,7 @@ def check_container_names(containers):
 def check_container(c, names, containers, td):
     errors = []
     by_name = {x.get("name"): x for x in containers}
-    for d in c.get("dependsOn", []):
+    for d in items(c, "dependsOn"):
         target = d.get("containerName")
         if target not in names or target == c.get("name"):
             errors.append(f"dependsOn names {target!r}, which is not another container of the task")
@@ -210,7 +221,7 @@ def check_container(c, names, containers, td):
     if "healthCheck" in c:
         errors += check_health_check(c["healthCheck"])
     if td.get("networkMode") == "awsvpc":
-        for pm in c.get("portMappings", []):
+        for pm in items(c, "portMappings"):
             if "hostPort" in pm and pm["hostPort"] != pm.get("containerPort"):
                 errors.append(f"portMapping hostPort {pm['hostPort']} differs from containerPort {pm.get('containerPort')} (awsvpc requires them equal)")
     log = c.get("logConfiguration") or {}
@@ -248,17 +259,17 @@ def check_fargate(td, containers):
     if memory not in FARGATE_SIZES[cpu]:
         allowed = FARGATE_SIZES[cpu]
         errors.append(f"memory {memory} does not go with cpu {cpu} on Fargate (allowed: {allowed[0]}..{allowed[-1]}: {allowed})")
-    container_cpu = sum(c.get("cpu", 0) for c in containers)
+    container_cpu = sum(number(c.get("cpu")) for c in containers)
     if container_cpu > cpu:
         errors.append(f"the containers reserve {container_cpu} cpu units, more than the task's {cpu}")
-    container_memory = sum(c.get("memoryReservation", c.get("memory", 0)) for c in containers)
+    container_memory = sum(number(c.get("memoryReservation", c.get("memory"))) for c in containers)
     if container_memory > memory:
         errors.append(f"the containers reserve {container_memory} MiB, more than the task's {memory}")
     return errors
 
 
 def environment(container):
-    return {e.get("name"): e.get("value") for e in container.get("environment", []) if isinstance(e, dict)}
+    return {e.get("name"): e.get("value") for e in items(container, "environment")}
 
 
 # --- ADOT collector configuration ----------------------------------------------------------
@@ -280,8 +291,8 @@ def check_collector_config(text):
         if missing:
             errors.append(f"{section} {missing} are not defined")
     pipelines = (config.get("service") or {}).get("pipelines") or {}
-    traces = pipelines.get("traces")
-    if not traces:
+    traces = pipelines.get("traces") if isinstance(pipelines, dict) else None
+    if not isinstance(traces, dict):
         return errors + ["service.pipelines.traces is missing"]
     for section, names in REQUIRED_TRACES.items():
         missing = sorted(names - set(traces.get(section) or []))
@@ -296,7 +307,7 @@ def undefined_components(config, pipelines):
     errors = []
     for pipeline, spec in pipelines.items():
         for section in ("receivers", "processors", "exporters"):
-            for name in (spec or {}).get(section) or []:
+            for name in (spec if isinstance(spec, dict) else {}).get(section) or []:
                 if name not in (config.get(section) or {}):
                     errors.append(f"pipeline {pipeline} uses {section[:-1]} {name!r}, which is not defined")
     for name in (config.get("service") or {}).get("extensions") or []:

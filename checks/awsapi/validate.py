@@ -53,13 +53,14 @@ def model_findings(calls):
 
 def rule_counts(graph, calls):
     import crosscheck
+    import rules
 
     docs = crosscheck.policy_documents(graph)
     kinds = collections.Counter(kind for _, kind, _ in docs)
     tasks = crosscheck.calls_of(calls, "RegisterTaskDefinition")
     containers = sum(len(crosscheck.task_containers(t)) for t in tasks)
     collectors = sum(
-        1 for t in tasks for c in crosscheck.task_containers(t) if any(e.get("name") == "AOT_CONFIG_CONTENT" for e in c.get("environment", []))
+        1 for t in tasks for c in crosscheck.task_containers(t) if "AOT_CONFIG_CONTENT" in rules.environment(c)
     )
     return (
         f"{len(docs)} policy documents ({kinds['trust']} trust, {kinds['identity']} identity), "
