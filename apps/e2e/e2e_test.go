@@ -113,12 +113,17 @@ func wantJSONError(t *testing.T, a answer, status int) {
 // traceOf waits for n segment documents of a's trace.
 func traceOf(t *testing.T, segments *testenv.SegmentListener, a answer, n int) []testenv.Segment {
 	t.Helper()
-	if a.traceID == "" {
+	switch a.traceID {
+	case "":
 		t.Fatal("the answer has no X-Amzn-Trace-Id header: the request was not traced")
+	case "1-00000000-000000000000000000000000":
+		t.Fatal("the request was not sampled (the SDK gives unsampled requests this no-op trace ID): was the sampling rules file used?")
 	}
-	docs, err := segments.WaitForTrace(a.traceID, n, 10*time.Second)
+	docs, err := segments.WaitForTrace(a.traceID, n, 5*time.Second)
 	if err != nil {
-		t.Fatal(err)
+		// With a missing document, say what did arrive: e.g. payments in a trace of its own
+		// when the trace header did not reach it.
+		t.Fatalf("%v; this trace:%s all documents received:%s", err, describe(docs), describe(segments.Segments()))
 	}
 	return docs
 }
@@ -192,7 +197,7 @@ func TestPaymentsCallIsOneConnectedTrace(t *testing.T) {
 	}
 	call := callTo(t, products, sys.PaymentsURL+"/api/1.0/payments")
 	if payments.ParentID != call.ID {
-		t.Fatalf("payments segment's parent_id is %q, want %q (products' subsegment for the call): the trace header did not reach payments%s",
+		t.Fatalf("payments segment's parent_id is %q, want %q (products' subsegment for the call): the trace header did not carry the call's id to payments%s",
 			payments.ParentID, call.ID, describe(docs))
 	}
 	if call.Fault || products.Fault || payments.Fault {

@@ -37,8 +37,12 @@ func TestPostgresServesStopsAndStartsAgainWithItsData(t *testing.T) {
 	}
 	conn.Close(ctx)
 
+	stopStarted := time.Now()
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
+	}
+	if took := time.Since(stopStarted); took > 10*time.Second {
+		t.Errorf("Stop took %s: the fast shutdown signal did not work (it fell back to killing)", took)
 	}
 	if pg.Running() {
 		t.Fatal("Running() is true after Stop")
