@@ -8,6 +8,7 @@ group, ...). Every call must be accepted; a refusal is a finding with the API's 
 """
 
 import collections
+import importlib.util
 import ipaddress
 import json
 import os
@@ -36,6 +37,24 @@ NOT_IMPLEMENTED = {
     ("xray", "CreateSamplingRule"): "moto 5.2.1 does not implement xray CreateSamplingRule",
     ("xray", "CreateGroup"): "moto 5.2.1 does not implement xray CreateGroup",
 }
+
+
+def implemented_by_moto(service, operation):
+    """Whether moto's responses for service define a handler for operation, read from its
+    source (importing moto.xray opens a socket)."""
+    moto_dir = os.path.dirname(importlib.util.find_spec("moto").origin)
+    with open(os.path.join(moto_dir, service, "responses.py"), encoding="utf-8") as f:
+        return f"def {botocore.xform_name(operation)}(" in f.read()
+
+
+def stale_skips():
+    """Calls skipped as not implemented that the installed moto does implement: the skip
+    must go, so that they are replayed."""
+    return [
+        f"the installed moto implements {service} {operation}: remove it from NOT_IMPLEMENTED in replay.py"
+        for service, operation in NOT_IMPLEMENTED
+        if implemented_by_moto(service, operation)
+    ]
 
 
 def cloud_map_attributes(params):

@@ -163,6 +163,11 @@ class ReplayReferencesTest(unittest.TestCase):
         self.assertEqual(seen, [("x-id", True), ("y-id", False)])
         self.assertEqual(params["a"]["groups"], ["x-id", "y-id"])  # the translated request is untouched
 
+    def test_the_calls_skipped_are_the_ones_moto_lacks(self):
+        self.assertEqual(replay.stale_skips(), [])
+        self.assertTrue(replay.implemented_by_moto("appmesh", "CreateVirtualNode"))
+        self.assertFalse(replay.implemented_by_moto("appmesh", "CreateVirtualService"))
+
     def test_retention_days(self):
         self.assertEqual(rules.check_retention(7), [])
         self.assertEqual(rules.check_retention(8)[0][:40], "retentionInDays 8 is not one of [1, 3, 5")

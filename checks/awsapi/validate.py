@@ -114,7 +114,10 @@ def main(argv):
 
     with replay.MotoServer() as server:
         print(f"awsapi: botocore {botocore.__version__}, moto {moto.__version__} (verified with {VERIFIED_WITH}); moto_server at {server.url}")
-        total = 0
+        stale = replay.stale_skips()
+        for message in stale:
+            print(f"   FAIL [setup] {message}")
+        total = len(stale)
         for path in paths:
             total += check_file(path, server)
     print(f"== total: {len(paths)} files, {total} findings")
