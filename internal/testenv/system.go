@@ -24,7 +24,8 @@ const (
 
 // SampleAllRules is an X-Ray local sampling rules file that traces every request except health
 // checks. The SDK's default rule (1 request per second, then 5%) would leave most test requests
-// untraced.
+// untraced. (A segment begun outside an HTTP request matches every rule, including the health
+// check one, so it is not sampled: the services only begin segments for requests.)
 const SampleAllRules = `{
   "version": 2,
   "rules": [
