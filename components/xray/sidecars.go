@@ -77,9 +77,10 @@ func CollectorContainer(user string) taskspec.ContainerDefinition {
 		Environment: []taskspec.KeyValuePair{
 			{Name: "AOT_CONFIG_CONTENT", Value: CollectorConfig()},
 		},
-		// The image ships a /healthcheck binary that queries the health_check extension.
+		// The image ships a /healthcheck binary that queries the health_check extension;
+		// ECS runs a command only behind CMD or CMD-SHELL.
 		HealthCheck: &taskspec.HealthCheck{
-			Command:     []string{"/healthcheck"},
+			Command:     []string{"CMD", "/healthcheck"},
 			Interval:    5,
 			Timeout:     6,
 			Retries:     5,

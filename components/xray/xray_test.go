@@ -39,6 +39,9 @@ func TestPartPerMode(t *testing.T) {
 		if !slices.Equal(p.AppDependsOn, []taskspec.ContainerDependency{{ContainerName: ContainerName, Condition: "START"}}) {
 			t.Errorf("%s: depends %+v", mode, p.AppDependsOn)
 		}
+		if hc := p.Sidecars[0].HealthCheck; hc != nil && hc.Command[0] != "CMD" && hc.Command[0] != "CMD-SHELL" {
+			t.Errorf("%s: ECS runs health checks only behind CMD or CMD-SHELL: %v", mode, hc.Command)
+		}
 		st := p.TaskRoleStatements
 		if len(st) != 1 || slices.Contains(st[0].Action, "xray:*") || !slices.Contains(st[0].Action, "xray:PutTraceSegments") {
 			t.Errorf("%s: statements %+v", mode, st)

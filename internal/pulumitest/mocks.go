@@ -74,6 +74,10 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 
 	id := args.Name + "-id"
 	outs := args.Inputs.Copy()
+	if _, named := outs["name"]; !named && args.Custom {
+		// Stands in for the provider's auto-naming.
+		outs["name"] = resource.NewStringProperty(args.Name)
+	}
 	for k, v := range computedOutputs(args.TypeToken, args.Name, args.Inputs) {
 		outs[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
 	}
