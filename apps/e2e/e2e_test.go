@@ -394,7 +394,9 @@ func TestDatabaseDownIsA503FaultAndRecovers(t *testing.T) {
 }
 
 func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
-	sys, _ := startSystem(t, sharedPostgres, []string{"PAYMENT_TIMEOUT=10s"}, []string{"PAYMENTS_DELAY=1s"})
+	// payments takes 3s: time enough to send SIGTERM while the request waits, and to see new
+	// connections refused before it is answered, even on a loaded machine.
+	sys, _ := startSystem(t, sharedPostgres, []string{"PAYMENT_TIMEOUT=10s"}, []string{"PAYMENTS_DELAY=3s"})
 
 	inFlight := make(chan answer, 1)
 	go func() {
@@ -407,13 +409,13 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		inFlight <- answer{status: resp.StatusCode, body: body}
 	}()
-	time.Sleep(300 * time.Millisecond) // the request is now waiting on payments
+	time.Sleep(700 * time.Millisecond) // the request is now waiting on payments
 	if err := sys.Products.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 
 	// products stops accepting new connections at once...
-	deadline := time.Now().Add(500 * time.Millisecond)
+	deadline := time.Now().Add(1500 * time.Millisecond)
 	for {
 		resp, err := http.Get(sys.ProductsURL + "/healthz")
 		if err != nil {
@@ -421,12 +423,17 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 		}
 		resp.Body.Close()
 		if time.Now().After(deadline) {
-			t.Fatal("products still accepts new requests 500ms after SIGTERM")
+			t.Fatal("products still accepts new requests 1.5s after SIGTERM")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	// ...but answers the one in flight, then exits with status 0.
-	a := <-inFlight
+	var a answer
+	select {
+	case a = <-inFlight:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the in-flight request got no answer")
+	}
 	if a.status != http.StatusOK {
 		t.Fatalf("in-flight request after SIGTERM: status %d, body %s", a.status, a.body)
 	}
