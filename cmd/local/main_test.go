@@ -71,6 +71,13 @@ func TestRunStartsTheSystemAndPrintsTraces(t *testing.T) {
 	go func() {
 		done <- run(ctx, &out, io.Discard, options{traceQuiet: 100 * time.Millisecond}, func(url string) { urls <- url })
 	}()
+	stopped := false
+	t.Cleanup(func() { // also when the test fails half-way: stop what run started
+		if !stopped {
+			cancel()
+			<-done
+		}
+	})
 	var productsURL string
 	select {
 	case productsURL = <-urls:
@@ -103,6 +110,7 @@ func TestRunStartsTheSystemAndPrintsTraces(t *testing.T) {
 	}
 
 	cancel() // Ctrl-C
+	stopped = true
 	select {
 	case err := <-done:
 		if err != nil {
