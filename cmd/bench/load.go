@@ -97,120 +97,173 @@ type phase struct {
 	ProductsUs float64 `json:"products_cpu_us_per_request"`
 	PaymentsUs float64 `json:"payments_cpu_us_per_request"`
 	SegPerRq   float64 `json:"segments_per_request"` // datagrams the sink received
+	WrkUsPerRq float64 `json:"wrk_cpu_us_per_request"`
+	// BusyCPUs is how many of the machine's CPUs were busy, on average, during the measured wrk
+	// (everything: services, wrk, PostgreSQL, this process, and whatever else runs).
+	BusyCPUs float64 `json:"busy_cpus"`
 	// Open loop (openloop at a fixed rate).
 	OpenRequests int     `json:"open_requests"`
 	OpenErrors   int     `json:"open_errors"`
 	OpenP50Us    float64 `json:"open_p50_us"`
 	OpenP99Us    float64 `json:"open_p99_us"`
 	OpenP999Us   float64 `json:"open_p999_us"`
-	Load         string  `json:"load"` // load averages after the phase
+	// OpenCPUUsPerRq is products + payments CPU per request during the open loop, from schedstat.
+	OpenCPUUsPerRq float64 `json:"open_cpu_us_per_request"`
+	Load           string  `json:"load"` // load averages after the phase
 }
 
 func (p phase) String() string {
-	return fmt.Sprintf("%-8s %-7s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req (products %.1f, payments %.1f)  %.3f seg/req | open loop p50 %.2f ms p99 %.2f ms | load %s",
-		p.Endpoint, p.Config, p.RPS, p.P50Us/1000, p.P99Us/1000, p.CPUUsPerRq, p.ProductsUs, p.PaymentsUs, p.SegPerRq, p.OpenP50Us/1000, p.OpenP99Us/1000, p.Load)
+	return fmt.Sprintf("%-8s %-7s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req (products %.1f, payments %.1f)  %.3f seg/req  wrk %.1f us/req  busy %.2f CPUs | open loop p50 %.2f ms p99 %.2f ms cpu %.1f us/req | load %s",
+		p.Endpoint, p.Config, p.RPS, p.P50Us/1000, p.P99Us/1000, p.CPUUsPerRq, p.ProductsUs, p.PaymentsUs, p.SegPerRq, p.WrkUsPerRq, p.BusyCPUs, p.OpenP50Us/1000, p.OpenP99Us/1000, p.OpenCPUUsPerRq, p.Load)
 }
 
-// runConfig starts a fresh system with configuration c and measures every endpoint.
-func (b *bench) runConfig(ctx context.Context, c config, profile bool) ([]phase, error) {
-	var env []string
-	env = append(env, c.env...)
-	pprofAddrs := map[string]string{}
-	if profile {
+// liveSystem is the system of one configuration, started once and measured in every run.
+type liveSystem struct {
+	c     config
+	sys   *testenv.System
+	pids  map[string]int    // by service name
+	pprof map[string]string // pprof address by service name, when profiling
+}
+
+// startSystem starts both services in configuration c. Each configuration runs its own copies of
+// the binaries, so that its processes can be told apart by their executable (pidOf).
+func (b *bench) startSystem(c config) (*liveSystem, error) {
+	dir := filepath.Join(b.dir, c.name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	bins := testenv.Binaries{Products: filepath.Join(dir, "products"), Payments: filepath.Join(dir, "payments")}
+	for src, dst := range map[string]string{b.bins.Products: bins.Products, b.bins.Payments: bins.Payments} {
+		if err := copyFile(src, dst); err != nil {
+			return nil, err
+		}
+	}
+	s := &liveSystem{c: c, pids: map[string]int{}, pprof: map[string]string{}}
+	if b.o.pprofDir != "" {
 		for _, svc := range []string{"products", "payments"} {
 			addr, err := freeAddr()
 			if err != nil {
 				return nil, err
 			}
-			pprofAddrs[svc] = addr
+			s.pprof[svc] = addr
 		}
 	}
 	sys, err := testenv.StartSystemProcess(testenv.SystemOptions{
-		Binaries:      b.bins,
+		Binaries:      bins,
 		Postgres:      b.pg,
 		DaemonAddr:    b.sink.Addr(),
 		SamplingRules: c.rules,
-		ProductsEnv:   withPprof(env, pprofAddrs["products"]),
-		PaymentsEnv:   withPprof(env, pprofAddrs["payments"]),
+		ProductsEnv:   withPprof(c.env, s.pprof["products"]),
+		PaymentsEnv:   withPprof(c.env, s.pprof["payments"]),
 	})
 	if err != nil {
 		return nil, err
 	}
-	defer sys.Close()
-	pids := map[string]int{}
-	for svc, bin := range map[string]string{"products": b.bins.Products, "payments": b.bins.Payments} {
-		if pids[svc], err = pidOf(bin); err != nil {
+	s.sys = sys
+	for svc, bin := range map[string]string{"products": bins.Products, "payments": bins.Payments} {
+		if s.pids[svc], err = pidOf(bin); err != nil {
+			sys.Close()
 			return nil, err
 		}
 	}
+	return s, nil
+}
 
-	var phases []phase
-	for _, e := range b.o.endpoints {
-		url := sys.ProductsURL + e.path
-		if _, err := b.wrk(ctx, url, b.o.warmup); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-
-		p := phase{Config: c.name, Endpoint: e.name}
-		var profiles sync.WaitGroup
-		profileErrs := make(chan error, len(pprofAddrs))
-		if profile {
-			for svc, addr := range pprofAddrs {
-				path := filepath.Join(b.o.pprofDir, fmt.Sprintf("%s-%s-%s.pprof", c.name, e.name, svc))
-				profiles.Go(func() { profileErrs <- fetchProfile(ctx, addr, b.o.duration, path) })
-			}
-		}
-		before, err := cpuOf(pids)
-		if err != nil {
-			return nil, err
-		}
-		segsBefore := b.sink.Count()
-		w, err := b.wrk(ctx, url, b.o.duration)
-		if err != nil {
-			return nil, err
-		}
-		after, err := cpuOf(pids)
-		if err != nil {
-			return nil, err
-		}
-		time.Sleep(100 * time.Millisecond) // the last segments are sent after their answers
-		segs := b.sink.Count() - segsBefore
-		profiles.Wait()
-		close(profileErrs)
-		for err := range profileErrs {
-			if err != nil {
-				return nil, err
-			}
-		}
-
-		p.Requests = w.Requests
-		p.Errors = w.Errors()
-		p.RPS = float64(w.Requests) / (float64(w.DurationUs) / 1e6)
-		p.P50Us, p.P99Us = float64(w.P50Us), float64(w.P99Us)
-		if w.Requests > 0 {
-			n := float64(w.Requests)
-			p.ProductsUs = (after["products"] - before["products"]) * 1e6 / n
-			p.PaymentsUs = (after["payments"] - before["payments"]) * 1e6 / n
-			p.CPUUsPerRq = p.ProductsUs + p.PaymentsUs
-			p.SegPerRq = float64(segs) / n
-		}
-		if p.Errors > 0 || w.Requests == 0 {
-			return nil, fmt.Errorf("%s: wrk: %d requests, %d errors (%s)\nproducts log:\n%s", url, w.Requests, p.Errors, w.errorDetail(), tail(sys.Products.Logs(), 2000))
-		}
-
-		o, err := b.openLoop(ctx, url)
-		if err != nil {
-			return nil, err
-		}
-		p.OpenRequests, p.OpenErrors = o.Requests, o.Errors
-		p.OpenP50Us, p.OpenP99Us, p.OpenP999Us = o.P50Us, o.P99Us, o.P999Us
-		if o.Errors > 0 {
-			return nil, fmt.Errorf("%s: open loop: %d of %d requests failed\nproducts log:\n%s", url, o.Errors, o.Requests, tail(sys.Products.Logs(), 2000))
-		}
-		p.Load = loadAvg()
-		phases = append(phases, p)
+// measure loads one endpoint of one system: a wrk warm-up, the measured wrk, then the open loop.
+// With profile, it also takes a CPU profile of both services during the measured wrk.
+func (b *bench) measure(ctx context.Context, s *liveSystem, e endpoint, profile bool) (phase, error) {
+	url := s.sys.ProductsURL + e.path
+	p := phase{Config: s.c.name, Endpoint: e.name}
+	if _, err := b.wrk(ctx, url, b.o.warmup); err != nil {
+		return p, fmt.Errorf("warm-up: %w", err)
 	}
-	return phases, sys.Close()
+
+	var profiles sync.WaitGroup
+	profileErrs := make(chan error, len(s.pprof))
+	if profile {
+		for svc, addr := range s.pprof {
+			path := filepath.Join(b.o.pprofDir, fmt.Sprintf("%s-%s-%s.pprof", s.c.name, e.name, svc))
+			profiles.Go(func() { profileErrs <- fetchProfile(ctx, addr, b.o.duration, path) })
+		}
+	}
+	before, err := cpuOf(s.pids)
+	if err != nil {
+		return p, err
+	}
+	segsBefore := b.sink.Count()
+	machineBefore, err := machineCPU()
+	if err != nil {
+		return p, err
+	}
+	w, err := b.wrk(ctx, url, b.o.duration)
+	if err != nil {
+		return p, err
+	}
+	after, err := cpuOf(s.pids)
+	if err != nil {
+		return p, err
+	}
+	machineAfter, err := machineCPU()
+	if err != nil {
+		return p, err
+	}
+	p.BusyCPUs = busyCPUs(machineBefore, machineAfter)
+	time.Sleep(100 * time.Millisecond) // the last segments are sent after their answers
+	segs := b.sink.Count() - segsBefore
+	profiles.Wait()
+	close(profileErrs)
+	for err := range profileErrs {
+		if err != nil {
+			return p, err
+		}
+	}
+
+	p.Requests = w.Requests
+	p.Errors = w.Errors()
+	p.RPS = float64(w.Requests) / (float64(w.DurationUs) / 1e6)
+	p.P50Us, p.P99Us = float64(w.P50Us), float64(w.P99Us)
+	if w.Requests > 0 {
+		n := float64(w.Requests)
+		p.ProductsUs = (after["products"] - before["products"]) * 1e6 / n
+		p.PaymentsUs = (after["payments"] - before["payments"]) * 1e6 / n
+		p.CPUUsPerRq = p.ProductsUs + p.PaymentsUs
+		p.SegPerRq = float64(segs) / n
+		p.WrkUsPerRq = w.cpu.Seconds() * 1e6 / n
+	}
+	if p.Errors > 0 || w.Requests == 0 {
+		return p, fmt.Errorf("%s: wrk: %d requests, %d errors (%s)\nproducts log:\n%s", url, w.Requests, p.Errors, w.errorDetail(), tail(s.sys.Products.Logs(), 2000))
+	}
+
+	nsBefore, err := cpuNanosOf(s.pids)
+	if err != nil {
+		return p, err
+	}
+	o, err := b.openLoop(ctx, url)
+	if err != nil {
+		return p, err
+	}
+	nsAfter, err := cpuNanosOf(s.pids)
+	if err != nil {
+		return p, err
+	}
+	if o.Sent > 0 {
+		p.OpenCPUUsPerRq = float64(nsAfter-nsBefore) / 1e3 / float64(o.Sent)
+	}
+	p.OpenRequests, p.OpenErrors = o.Requests, o.Errors
+	p.OpenP50Us, p.OpenP99Us, p.OpenP999Us = o.P50Us, o.P99Us, o.P999Us
+	if o.Errors > 0 {
+		return p, fmt.Errorf("%s: open loop: %d of %d requests failed\nproducts log:\n%s", url, o.Errors, o.Requests, tail(s.sys.Products.Logs(), 2000))
+	}
+	p.Load = loadAvg()
+	return p, nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
 }
 
 func withPprof(env []string, addr string) []string {
@@ -218,6 +271,19 @@ func withPprof(env []string, addr string) []string {
 		return env
 	}
 	return append(append([]string(nil), env...), pprofEnv+"="+addr)
+}
+
+// cpuNanosOf is the CPU time of all the processes together (cpuNanos).
+func cpuNanosOf(pids map[string]int) (int64, error) {
+	var total int64
+	for svc, pid := range pids {
+		ns, err := cpuNanos(pid)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", svc, err)
+		}
+		total += ns
+	}
+	return total, nil
 }
 
 func cpuOf(pids map[string]int) (map[string]float64, error) {
@@ -255,6 +321,8 @@ type wrkResult struct {
 	P50Us      int64 `json:"p50_us"`
 	P99Us      int64 `json:"p99_us"`
 	MaxUs      int64 `json:"max_us"`
+
+	cpu time.Duration // wrk's own user+system time
 }
 
 func (w wrkResult) Errors() int { return w.Connect + w.Read + w.Write + w.Status + w.Timeout }
@@ -281,6 +349,7 @@ func (b *bench) wrk(ctx context.Context, url string, d time.Duration) (wrkResult
 			if err := json.Unmarshal([]byte(line), &w); err != nil {
 				return wrkResult{}, fmt.Errorf("wrk report %q: %w", line, err)
 			}
+			w.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			return w, nil
 		}
 	}
@@ -289,6 +358,7 @@ func (b *bench) wrk(ctx context.Context, url string, d time.Duration) (wrkResult
 
 // openResult is what openloop prints (cmd/bench/openloop Result).
 type openResult struct {
+	Sent     int     `json:"sent"` // all requests, warm-up included
 	Requests int     `json:"requests"`
 	Errors   int     `json:"errors"`
 	P50Us    float64 `json:"p50_us"`

@@ -3,9 +3,9 @@
 // one table comparing tracing off, tracing at the default sampling rule (1 request/s + 5%) and
 // tracing at 100%, with the ratios against off.
 //
-// For each configuration, in interleaved runs (off, default, full, off, default, full, ...), a
-// fresh system is started and, for GET /api/1.0/products and GET /api/1.0/payments (products
-// calling payments):
+// One system (products and payments processes) per configuration is started and kept running;
+// in each run, for GET /api/1.0/products and then GET /api/1.0/payments (products calling payments),
+// the configurations take turns (off, default, full, off, default, full, ...):
 //
 //   - closed loop: wrk saturates the endpoint; throughput, wrk's p50/p99, and the server CPU per
 //     request (utime+stime of the products and payments processes from /proc/<pid>/stat, before
@@ -159,21 +159,38 @@ func run(ctx context.Context, o options) error {
 	}
 
 	b := &bench{o: o, bins: bins, openloop: openloop, wrkScript: wrkScript, pg: pg, sink: sink, dir: dir}
+	// One system per configuration, all started up front and kept running (an idle system costs
+	// next to nothing), so that the runs can alternate between configurations every few seconds.
+	var systems []*liveSystem
+	defer func() {
+		for _, s := range systems {
+			s.sys.Close()
+		}
+	}()
+	for _, c := range o.configs {
+		logf("starting products and payments with tracing %s", c.name)
+		s, err := b.startSystem(c)
+		if err != nil {
+			return fmt.Errorf("tracing %s: %w", c.name, err)
+		}
+		systems = append(systems, s)
+	}
+
 	rep := newReport(o)
 	rep.loadBefore = loadAvg()
 	started := time.Now()
 	for r := range o.runs {
-		for _, c := range o.configs {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			logf("run %d/%d: tracing %s (load %s)", r+1, o.runs, c.name, loadAvg())
-			phases, err := b.runConfig(ctx, c, r == 0 && o.pprofDir != "")
-			if err != nil {
-				return fmt.Errorf("run %d, tracing %s: %w", r+1, c.name, err)
-			}
-			for _, p := range phases {
-				rep.add(r, c, p)
+		logf("run %d/%d (load %s)", r+1, o.runs, loadAvg())
+		for _, e := range o.endpoints {
+			for _, s := range systems {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				p, err := b.measure(ctx, s, e, r == 0 && o.pprofDir != "")
+				if err != nil {
+					return fmt.Errorf("run %d, %s, tracing %s: %w", r+1, e.name, s.c.name, err)
+				}
+				rep.add(p)
 				if o.verbose {
 					logf("  %s", p)
 				}

@@ -25,8 +25,8 @@ func newReport(o options) *report {
 	return &report{o: o, phases: map[string][]phase{}}
 }
 
-func (r *report) add(_ int, c config, p phase) {
-	k := p.Endpoint + "/" + c.name
+func (r *report) add(p phase) {
+	k := p.Endpoint + "/" + p.Config
 	r.phases[k] = append(r.phases[k], p)
 }
 
@@ -66,6 +66,7 @@ func (r *report) rows() []row {
 		{metric: fmt.Sprintf("latency p50 at %.0f req/s (ms)", r.o.rate), figure: func(p phase) float64 { return p.OpenP50Us / 1000 }, format: "%.2f", ratio: true},
 		{metric: fmt.Sprintf("latency p99 at %.0f req/s (ms)", r.o.rate), figure: func(p phase) float64 { return p.OpenP99Us / 1000 }, format: "%.2f", ratio: true,
 			ref: func(endpoint) string { return "one hop: 0.71 -> 1.01 ms (1.42x)" }},
+		{metric: fmt.Sprintf("server CPU at %.0f req/s (us/req)", r.o.rate), figure: func(p phase) float64 { return p.OpenCPUUsPerRq }, format: "%.1f", ratio: true},
 		{metric: "segments sent per request", figure: func(p phase) float64 { return p.SegPerRq }, format: "%.3f"},
 	}
 }

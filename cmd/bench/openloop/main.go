@@ -28,6 +28,7 @@ type Result struct {
 	URL            string  `json:"url"`
 	Rate           float64 `json:"rate"`
 	DurationS      float64 `json:"duration_s"` // measured part, after the warm-up
+	Sent           int     `json:"sent"`       // all requests, warm-up and the first one included
 	Requests       int     `json:"requests"`   // measured requests
 	Errors         int     `json:"errors"`     // failed or non-2xx, among the measured requests
 	P50Us          float64 `json:"p50_us"`
@@ -84,6 +85,9 @@ func run(url string, rate float64, duration, warmup, timeout time.Duration) (Res
 	interval := time.Duration(float64(time.Second) / rate)
 	skip := int(warmup / interval)
 	total := skip + int(duration/interval)
+	if total == skip {
+		return Result{}, fmt.Errorf("-duration %s is shorter than one request interval (%s)", duration, interval)
+	}
 	samples := make([]sample, total)
 	var wg sync.WaitGroup
 	start := time.Now().Add(10 * time.Millisecond)
@@ -103,7 +107,7 @@ func run(url string, rate float64, duration, warmup, timeout time.Duration) (Res
 	wg.Wait()
 
 	measured := samples[skip:]
-	res := Result{URL: url, Rate: rate, DurationS: duration.Seconds(), Requests: len(measured)}
+	res := Result{URL: url, Rate: rate, DurationS: duration.Seconds(), Sent: 1 + total, Requests: len(measured)}
 	lat := make([]time.Duration, 0, len(measured))
 	for _, s := range measured {
 		if !s.ok {
