@@ -179,11 +179,13 @@ func (b *bench) measure(ctx context.Context, s *liveSystem, e endpoint, profile 
 	}
 
 	var profiles sync.WaitGroup
-	profileErrs := make(chan error, len(s.pprof))
+	profileErrs := make(chan error, 2*len(s.pprof))
 	if profile {
 		for svc, addr := range s.pprof {
-			path := filepath.Join(b.o.pprofDir, fmt.Sprintf("%s-%s-%s.pprof", s.c.name, e.name, svc))
-			profiles.Go(func() { profileErrs <- fetchProfile(ctx, addr, b.o.duration, path) })
+			for _, kind := range []string{"profile", "allocs"} {
+				path := filepath.Join(b.o.pprofDir, fmt.Sprintf("%s-%s-%s.%s.pprof", s.c.name, e.name, svc, kind))
+				profiles.Go(func() { profileErrs <- fetchProfile(ctx, addr, kind, b.o.duration, path) })
+			}
 		}
 	}
 	before, err := cpuOf(s.pids)
@@ -383,22 +385,23 @@ func (b *bench) openLoop(ctx context.Context, url string) (openResult, error) {
 	return o, nil
 }
 
-// fetchProfile takes a CPU profile of d (less half a second, so it ends within the wrk phase it
-// covers) from a profiling build's pprof endpoint.
-func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
+// fetchProfile takes a profile of d (less half a second, so it ends within the wrk phase it
+// covers) from a profiling build's pprof endpoint: kind "profile" is CPU time, "allocs" the
+// allocations made meanwhile (a delta profile).
+func fetchProfile(ctx context.Context, addr, kind string, d time.Duration, path string) error {
 	secs := max(1, int((d-500*time.Millisecond)/time.Second))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, secs), nil)
 	if err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("CPU profile from %s: %w", addr, err)
+		return fmt.Errorf("%s profile from %s: %w", kind, addr, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("CPU profile from %s: %s: %s", addr, resp.Status, body)
+		return fmt.Errorf("%s profile from %s: %s: %s", kind, addr, resp.Status, body)
 	}
 	f, err := os.Create(path)
 	if err != nil {

@@ -11,15 +11,16 @@
 //     request (utime+stime of the products and payments processes from /proc/<pid>/stat, before
 //     and after, divided by the requests wrk completed);
 //   - open loop: cmd/bench/openloop sends a fixed 200 requests/s and reports p50/p99 measured from
-//     each request's intended send time (no coordinated omission).
+//     each request's intended send time (no coordinated omission), and the server CPU per request
+//     at that rate (from /proc/<pid>/task/*/schedstat: ticks are too coarse for so few requests).
 //
 // The services send their segments to a UDP listener of this process standing in for the X-Ray
 // daemon (it counts them), so the SDK does all its work, sockets included. The table shows the
-// median of the runs of each cell.
+// median of the runs of each cell, and the ratios of those medians.
 //
-//	go run ./cmd/bench                       # make bench; about 8 minutes with the defaults
+//	go run ./cmd/bench                       # make bench; about 7 minutes with the defaults
 //	go run ./cmd/bench -runs 5 -json out.json
-//	go run ./cmd/bench -pprof build/pprof    # also CPU profiles of both services (first run)
+//	go run ./cmd/bench -pprof build/pprof    # also CPU and allocation profiles (first run)
 //
 // It is not a test: nothing under go test runs it.
 package main
@@ -70,7 +71,7 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.openWarmup, "open-warmup", time.Second, "unmeasured open-loop lead-in")
 	flag.StringVar(&configs, "configs", "off,default,full", "tracing configurations, in the order of each run: off, default, full")
 	flag.StringVar(&endpoints, "endpoints", "products,payments", "endpoints: products (GET /api/1.0/products), payments (GET /api/1.0/payments)")
-	flag.StringVar(&o.pprofDir, "pprof", "", "build the services with net/http/pprof (go build -overlay; apps/ unchanged) and write CPU profiles of each wrk phase of the first run to this directory")
+	flag.StringVar(&o.pprofDir, "pprof", "", "build the services with net/http/pprof (go build -overlay; apps/ unchanged) and write CPU and allocation profiles of both services during each measured wrk of the first run to this directory")
 	flag.StringVar(&o.jsonPath, "json", "", "also write every run's figures to this JSON file")
 	flag.BoolVar(&o.verbose, "v", false, "print each phase's figures as they come")
 	flag.Parse()
@@ -208,7 +209,9 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if o.pprofDir != "" {
-		fmt.Printf("\nCPU profiles (first run, wrk phases) in %s: go tool pprof -top %s\n", o.pprofDir, filepath.Join(o.pprofDir, "full-products-products.pprof"))
+		fmt.Printf("\nprofiles of the first run's measured wrk phases, <tracing>-<endpoint>-<service>.{profile,allocs}.pprof, in %s\n", o.pprofDir)
+		fmt.Printf("e.g. go tool pprof -top %s\n     go tool pprof -sample_index=alloc_space -top %s\n",
+			filepath.Join(o.pprofDir, "full-products-products.profile.pprof"), filepath.Join(o.pprofDir, "default-payments-products.allocs.pprof"))
 	}
 	return nil
 }
