@@ -41,25 +41,43 @@ func init() {
 }
 `
 
-// build builds both services (with pprof when profiling) and openloop into dir.
-func build(root, dir string, profiling bool) (testenv.Binaries, string, error) {
+// build builds both services and openloop into dir. The services are built with go build -overlay
+// when profiling (pprofSource added) or when overlayFile is set (a go build overlay, to measure a
+// change to apps/ without editing it); both can combine.
+func build(root, dir string, profiling bool, overlayFile string) (testenv.Binaries, string, error) {
 	openloop := filepath.Join(dir, "openloop")
 	if err := goBuild(root, openloop, openloopPackage, ""); err != nil {
 		return testenv.Binaries{}, "", err
 	}
-	if !profiling {
+	if !profiling && overlayFile == "" {
 		bins, err := testenv.BuildServices(dir)
 		return bins, openloop, err
 	}
 
-	src := filepath.Join(dir, "bench_pprof.go")
-	if err := os.WriteFile(src, []byte(pprofSource), 0o644); err != nil {
-		return testenv.Binaries{}, "", err
+	overlay := struct{ Replace map[string]string }{Replace: map[string]string{}}
+	if overlayFile != "" {
+		b, err := os.ReadFile(overlayFile)
+		if err != nil {
+			return testenv.Binaries{}, "", err
+		}
+		if err := json.Unmarshal(b, &overlay); err != nil {
+			return testenv.Binaries{}, "", fmt.Errorf("-overlay %s: %w", overlayFile, err)
+		}
+		// Keys are files of the module (relative: to its root); values relative to the overlay file.
+		abs := map[string]string{}
+		for k, v := range overlay.Replace {
+			abs[absFrom(root, k)] = absFrom(filepath.Dir(overlayFile), v)
+		}
+		overlay.Replace = abs
 	}
-	overlay := struct{ Replace map[string]string }{Replace: map[string]string{
-		filepath.Join(root, "apps", "products", "zz_bench_pprof.go"): src,
-		filepath.Join(root, "apps", "payments", "zz_bench_pprof.go"): src,
-	}}
+	if profiling {
+		src := filepath.Join(dir, "bench_pprof.go")
+		if err := os.WriteFile(src, []byte(pprofSource), 0o644); err != nil {
+			return testenv.Binaries{}, "", err
+		}
+		overlay.Replace[filepath.Join(root, "apps", "products", "zz_bench_pprof.go")] = src
+		overlay.Replace[filepath.Join(root, "apps", "payments", "zz_bench_pprof.go")] = src
+	}
 	b, err := json.Marshal(overlay)
 	if err != nil {
 		return testenv.Binaries{}, "", err
@@ -76,6 +94,13 @@ func build(root, dir string, profiling bool) (testenv.Binaries, string, error) {
 		return testenv.Binaries{}, "", err
 	}
 	return bins, openloop, nil
+}
+
+func absFrom(base, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(base, path)
 }
 
 func goBuild(root, out, pkg, overlay string) error {

@@ -54,6 +54,7 @@ type options struct {
 	configs      []config
 	endpoints    []endpoint
 	pprofDir     string
+	overlay      string
 	jsonPath     string
 	verbose      bool
 }
@@ -72,6 +73,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&configs, "configs", "off,default,full", "tracing configurations, in the order of each run: off, default, full")
 	flag.StringVar(&endpoints, "endpoints", "products,payments", "endpoints: products (GET /api/1.0/products), payments (GET /api/1.0/payments)")
 	flag.StringVar(&o.pprofDir, "pprof", "", "build the services with net/http/pprof (go build -overlay; apps/ unchanged) and write CPU and allocation profiles of both services during each measured wrk of the first run to this directory")
+	flag.StringVar(&o.overlay, "overlay", "", "build the services with this go build -overlay file (keys: files of this module, relative to its root or absolute; values: relative to the overlay file): measure a change to apps/ without editing it")
 	flag.StringVar(&o.jsonPath, "json", "", "also write every run's figures to this JSON file")
 	flag.BoolVar(&o.verbose, "v", false, "print each phase's figures as they come")
 	flag.Parse()
@@ -124,7 +126,7 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dir)
 
 	logf("building products, payments and openloop")
-	bins, openloop, err := build(root, dir, o.pprofDir != "")
+	bins, openloop, err := build(root, dir, o.pprofDir != "", o.overlay)
 	if err != nil {
 		return err
 	}
