@@ -107,14 +107,16 @@ type phase struct {
 	OpenP50Us    float64 `json:"open_p50_us"`
 	OpenP99Us    float64 `json:"open_p99_us"`
 	OpenP999Us   float64 `json:"open_p999_us"`
+	// OpenSendDelayP99Us is how late the open loop's sends left, at the 99th percentile.
+	OpenSendDelayP99Us float64 `json:"open_send_delay_p99_us"`
 	// OpenCPUUsPerRq is products + payments CPU per request during the open loop, from schedstat.
 	OpenCPUUsPerRq float64 `json:"open_cpu_us_per_request"`
 	Load           string  `json:"load"` // load averages after the phase
 }
 
 func (p phase) String() string {
-	return fmt.Sprintf("%-8s %-7s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req (products %.1f, payments %.1f)  %.3f seg/req  wrk %.1f us/req  busy %.2f CPUs | open loop p50 %.2f ms p99 %.2f ms cpu %.1f us/req | load %s",
-		p.Endpoint, p.Config, p.RPS, p.P50Us/1000, p.P99Us/1000, p.CPUUsPerRq, p.ProductsUs, p.PaymentsUs, p.SegPerRq, p.WrkUsPerRq, p.BusyCPUs, p.OpenP50Us/1000, p.OpenP99Us/1000, p.OpenCPUUsPerRq, p.Load)
+	return fmt.Sprintf("%-8s %-7s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  cpu %.1f us/req (products %.1f, payments %.1f)  %.3f seg/req  wrk %.1f us/req  busy %.2f CPUs | open loop p50 %.2f ms p99 %.2f ms (send delay p99 %.0f us) cpu %.1f us/req | load %s",
+		p.Endpoint, p.Config, p.RPS, p.P50Us/1000, p.P99Us/1000, p.CPUUsPerRq, p.ProductsUs, p.PaymentsUs, p.SegPerRq, p.WrkUsPerRq, p.BusyCPUs, p.OpenP50Us/1000, p.OpenP99Us/1000, p.OpenSendDelayP99Us, p.OpenCPUUsPerRq, p.Load)
 }
 
 // liveSystem is the system of one configuration, started once and measured in every run.
@@ -253,6 +255,7 @@ func (b *bench) measure(ctx context.Context, s *liveSystem, e endpoint, profile 
 	}
 	p.OpenRequests, p.OpenErrors = o.Requests, o.Errors
 	p.OpenP50Us, p.OpenP99Us, p.OpenP999Us = o.P50Us, o.P99Us, o.P999Us
+	p.OpenSendDelayP99Us = o.P99SendDelayUs
 	if o.Errors > 0 {
 		return p, fmt.Errorf("%s: open loop: %d of %d requests failed\nproducts log:\n%s", url, o.Errors, o.Requests, tail(s.sys.Products.Logs(), 2000))
 	}
@@ -366,6 +369,9 @@ type openResult struct {
 	P50Us    float64 `json:"p50_us"`
 	P99Us    float64 `json:"p99_us"`
 	P999Us   float64 `json:"p999_us"`
+	// How late this process itself sent (see openloop).
+	P50SendDelayUs float64 `json:"p50_send_delay_us"`
+	P99SendDelayUs float64 `json:"p99_send_delay_us"`
 }
 
 func (b *bench) openLoop(ctx context.Context, url string) (openResult, error) {
