@@ -80,18 +80,21 @@ func parseFlags() (options, error) {
 	if o.runs < 1 || o.duration <= 0 || o.connections < 1 || o.threads < 1 || o.threads > o.connections || o.rate <= 0 || o.openDuration <= 0 {
 		return o, errors.New("-runs, -duration, -connections, -rate and -open-duration must be positive, and -threads from 1 to -connections")
 	}
+	seen := map[string]bool{}
 	for _, name := range strings.Split(configs, ",") {
 		c, ok := configByName(strings.TrimSpace(name))
-		if !ok {
-			return o, fmt.Errorf("-configs: unknown configuration %q (off, default, full)", name)
+		if !ok || seen[c.name] {
+			return o, fmt.Errorf("-configs: %q is not one of off, default, full, or comes twice", name)
 		}
+		seen[c.name] = true
 		o.configs = append(o.configs, c)
 	}
 	for _, name := range strings.Split(endpoints, ",") {
 		e, ok := endpointByName(strings.TrimSpace(name))
-		if !ok {
-			return o, fmt.Errorf("-endpoints: unknown endpoint %q (products, payments)", name)
+		if !ok || seen[e.path] {
+			return o, fmt.Errorf("-endpoints: %q is not one of products, payments, or comes twice", name)
 		}
+		seen[e.path] = true
 		o.endpoints = append(o.endpoints, e)
 	}
 	return o, nil
