@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 
 	"github.com/meshtrace/meshtrace/apps/internal/env"
 	"github.com/meshtrace/meshtrace/internal/testenv"
@@ -66,9 +69,17 @@ func TestSetupRejectsABadSamplingRulesFile(t *testing.T) {
 // setupTracing points the SDK at a new listener, sampling every request.
 func setupTracing(t *testing.T, service string) (*Tracer, *testenv.SegmentListener) {
 	t.Helper()
+	return setupTracingWithRules(t, service, testenv.SampleAllRules)
+}
+
+// sampleNothingRules is a local sampling rules file that traces no request.
+const sampleNothingRules = `{"version": 2, "rules": [], "default": {"fixed_target": 0, "rate": 0}}`
+
+func setupTracingWithRules(t *testing.T, service, rulesJSON string) (*Tracer, *testenv.SegmentListener) {
+	t.Helper()
 	segments := testenv.StartSegmentListener(t)
 	rules := filepath.Join(t.TempDir(), "rules.json")
-	if err := os.WriteFile(rules, []byte(testenv.SampleAllRules), 0o644); err != nil {
+	if err := os.WriteFile(rules, []byte(rulesJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tracer, err := Setup(Config{Service: service, Enabled: true, DaemonAddr: segments.Addr(), SamplingRulesFile: rules})
@@ -148,5 +159,85 @@ func TestRecordErrorMarksTheSegmentWithTheCause(t *testing.T) {
 	d := docs[0]
 	if !d.Fault || d.Cause == nil || len(d.Cause.Exceptions) != 1 || d.Cause.Exceptions[0].Message != io.ErrUnexpectedEOF.Error() {
 		t.Fatalf("segment %+v: want a fault with the error as its cause", d)
+	}
+}
+
+// countingStrategy counts the sampling decisions asked of it.
+type countingStrategy struct {
+	inner sampling.Strategy
+	calls atomic.Int64
+}
+
+func (c *countingStrategy) ShouldTrace(r *sampling.Request) *sampling.Decision {
+	c.calls.Add(1)
+	return c.inner.ShouldTrace(r)
+}
+
+// frontAndBack starts two traced servers, front calling back, and returns front's URL and the
+// trace header back received.
+func frontAndBack(t *testing.T, tracer *Tracer) (string, *string) {
+	t.Helper()
+	var backSaw string
+	back := httptest.NewServer(tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		backSaw = r.Header.Get("X-Amzn-Trace-Id")
+		io.WriteString(w, "back")
+	})))
+	t.Cleanup(back.Close)
+	client := tracer.Client(&http.Client{})
+	front := httptest.NewServer(tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, back.URL+"/inner", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		io.WriteString(w, "front")
+	})))
+	t.Cleanup(front.Close)
+	return front.URL, &backSaw
+}
+
+func TestUnsampledRequestsSendNothingAndPassTheDecisionOn(t *testing.T) {
+	tracer, segments := setupTracingWithRules(t, "front", sampleNothingRules)
+	front, backSaw := frontAndBack(t, tracer)
+	resp, err := http.Get(front + "/outer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	answered := resp.Header.Get("X-Amzn-Trace-Id")
+	root := strings.TrimPrefix(strings.Split(answered, ";")[0], "Root=")
+	if !strings.HasSuffix(answered, ";Sampled=0") || root == "" {
+		t.Fatalf("answered trace header %q, want Root=...;Sampled=0", answered)
+	}
+	if *backSaw != "Root="+root+";Sampled=0" {
+		t.Errorf("the called service got %q, want the same root with Sampled=0", *backSaw)
+	}
+	time.Sleep(300 * time.Millisecond) // segments would have arrived by now
+	if n := len(segments.Segments()); n != 0 {
+		t.Errorf("%d segments sent for an unsampled request", n)
+	}
+}
+
+func TestSamplingIsDecidedOncePerTrace(t *testing.T) {
+	tracer, segments := setupTracing(t, "front")
+	counting := &countingStrategy{inner: tracer.strategy}
+	tracer.strategy = counting
+	front, backSaw := frontAndBack(t, tracer)
+	resp, err := http.Get(front + "/outer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	root := strings.TrimPrefix(strings.Split(resp.Header.Get("X-Amzn-Trace-Id"), ";")[0], "Root=")
+	if _, err := segments.WaitForTrace(root, 2, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := counting.calls.Load(); n != 1 {
+		t.Errorf("the strategy was asked %d times for one trace across two services, want 1", n)
+	}
+	if !strings.Contains(*backSaw, "Sampled=1") {
+		t.Errorf("the called service got %q, want Sampled=1", *backSaw)
 	}
 }
