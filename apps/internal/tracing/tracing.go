@@ -119,24 +119,30 @@ func (t *Tracer) Middleware(h http.Handler) http.Handler {
 	}
 	traced := xray.Handler(xray.NewFixedSegmentNamer(t.cfg.Service), h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in := header.FromString(r.Header.Get(xray.TraceIDHeaderKey))
+		in := &header.Header{SamplingDecision: header.Unknown}
+		if raw := r.Header.Get(xray.TraceIDHeaderKey); raw != "" {
+			in = header.FromString(raw)
+		}
 		sampled := in.SamplingDecision == header.Sampled
 		if in.SamplingDecision != header.Sampled && in.SamplingDecision != header.NotSampled {
 			sampled = t.strategy.ShouldTrace(&sampling.Request{
 				Host: r.Host, URL: r.URL.Path, Method: r.Method, ServiceName: t.cfg.Service, ServiceType: t.serviceType,
 			}).Sample
 		}
-		if in.TraceID == "" {
-			in.TraceID = xray.NewTraceID()
-		}
 		if sampled {
 			// Hand the SDK the decision so that it does not ask the strategy a second time.
+			if in.TraceID == "" {
+				in.TraceID = xray.NewTraceID()
+			}
 			in.SamplingDecision = header.Sampled
 			r.Header.Set(xray.TraceIDHeaderKey, in.String())
 			traced.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Set(xray.TraceIDHeaderKey, "Root="+in.TraceID+";Sampled=0")
+		// A trace id for an unsampled request is made only when a call needs one.
+		if in.TraceID != "" {
+			w.Header().Set(xray.TraceIDHeaderKey, "Root="+in.TraceID+";Sampled=0")
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), unsampledKey{}, in.TraceID)))
 	})
 }
@@ -169,6 +175,9 @@ func (s samplingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	traceID, unsampled := r.Context().Value(unsampledKey{}).(string)
 	if !unsampled {
 		return s.traced.RoundTrip(r)
+	}
+	if traceID == "" {
+		traceID = xray.NewTraceID()
 	}
 	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
 	r.Header.Set(xray.TraceIDHeaderKey, "Root="+traceID+";Sampled=0")

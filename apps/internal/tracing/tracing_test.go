@@ -201,15 +201,26 @@ func frontAndBack(t *testing.T, tracer *Tracer) (string, *string) {
 func TestUnsampledRequestsSendNothingAndPassTheDecisionOn(t *testing.T) {
 	tracer, segments := setupTracingWithRules(t, "front", sampleNothingRules)
 	front, backSaw := frontAndBack(t, tracer)
+	// Without an incoming trace id: the call still carries the decision, under a new id.
 	resp, err := http.Get(front + "/outer")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	answered := resp.Header.Get("X-Amzn-Trace-Id")
-	root := strings.TrimPrefix(strings.Split(answered, ";")[0], "Root=")
-	if !strings.HasSuffix(answered, ";Sampled=0") || root == "" {
-		t.Fatalf("answered trace header %q, want Root=...;Sampled=0", answered)
+	if !strings.HasPrefix(*backSaw, "Root=1-") || !strings.HasSuffix(*backSaw, ";Sampled=0") {
+		t.Errorf("the called service got %q, want Root=...;Sampled=0", *backSaw)
+	}
+	// With one (as from an ALB): the same root is answered and passed on.
+	const root = "1-6b072002-fcc8f46e9ca8fe228b4b1b2e"
+	req, _ := http.NewRequest(http.MethodGet, front+"/outer", nil)
+	req.Header.Set("X-Amzn-Trace-Id", "Root="+root)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Amzn-Trace-Id"); got != "Root="+root+";Sampled=0" {
+		t.Errorf("answered trace header %q, want Root=%s;Sampled=0", got, root)
 	}
 	if *backSaw != "Root="+root+";Sampled=0" {
 		t.Errorf("the called service got %q, want the same root with Sampled=0", *backSaw)
