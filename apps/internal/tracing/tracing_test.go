@@ -91,24 +91,9 @@ func setupTracingWithRules(t *testing.T, service, rulesJSON string) (*Tracer, *t
 
 func TestMiddlewareAndClientMakeOneTraceAcrossTwoServers(t *testing.T) {
 	tracer, segments := setupTracing(t, "front")
-	back := httptest.NewServer(tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "back")
-	})))
-	defer back.Close()
-	client := tracer.Client(&http.Client{})
-	front := httptest.NewServer(tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, back.URL+"/inner", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		resp.Body.Close()
-		io.WriteString(w, "front")
-	})))
-	defer front.Close()
+	front, _ := frontAndBack(t, tracer)
 
-	resp, err := http.Get(front.URL + "/outer")
+	resp, err := http.Get(front + "/outer")
 	if err != nil {
 		t.Fatal(err)
 	}
