@@ -137,9 +137,6 @@ func (t *Tracing) Part() taskspec.Part {
 	}
 }
 
-// EnvoyEnvironment is what a mesh's Envoy needs to send its segments to this sidecar.
-func (t *Tracing) EnvoyEnvironment() []taskspec.KeyValuePair { return EnvoyEnvironment() }
-
 func longest(names []string) int {
 	n := 0
 	for _, s := range names {
