@@ -11,12 +11,9 @@ import (
 // Graph runs the program under mocks for a stack (its real Pulumi.<stack>.yaml) with
 // the given modes and returns the declared resource graph.
 func Graph(stack string, modes Modes) (pulumitest.Graph, error) {
-	config, err := pulumitest.StackConfig(stack)
+	config, err := pulumitest.StackConfigWith(stack, modes.Overrides())
 	if err != nil {
 		return pulumitest.Graph{}, err
-	}
-	for k, v := range modes.Overrides() {
-		config[k] = v
 	}
 	mocks, err := pulumitest.Run(stack, config, Run)
 	if err != nil {

@@ -22,6 +22,15 @@ func Run(stack string, config map[string]string, program pulumi.RunFunc) (*Mocks
 // RunStack runs program under mocks with the config of the repository's real
 // Pulumi.<stack>.yaml, overridden by overrides.
 func RunStack(stack string, overrides map[string]string, program pulumi.RunFunc) (*Mocks, error) {
+	config, err := StackConfigWith(stack, overrides)
+	if err != nil {
+		return nil, err
+	}
+	return Run(stack, config, program)
+}
+
+// StackConfigWith is StackConfig with overrides applied.
+func StackConfigWith(stack string, overrides map[string]string) (map[string]string, error) {
 	config, err := StackConfig(stack)
 	if err != nil {
 		return nil, err
@@ -29,7 +38,7 @@ func RunStack(stack string, overrides map[string]string, program pulumi.RunFunc)
 	for k, v := range overrides {
 		config[k] = v
 	}
-	return Run(stack, config, program)
+	return config, nil
 }
 
 // StackConfig reads the config of Pulumi.<stack>.yaml at the repository root, in the
