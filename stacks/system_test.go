@@ -36,9 +36,10 @@ const (
 
 // system is one stack in one mode combination, run under mocks.
 type system struct {
-	stack string
-	modes Modes
-	m     *pulumitest.Mocks
+	stack  string
+	prefix string // meshtrace-<environment>, the prefix of the stack's physical names
+	modes  Modes
+	m      *pulumitest.Mocks
 }
 
 // eachSystem runs fn for both stacks in all four mode combinations.
@@ -46,7 +47,8 @@ func eachSystem(t *testing.T, fn func(t *testing.T, s system)) {
 	for _, stack := range []string{"dev", "prod"} {
 		for _, modes := range AllModes() {
 			t.Run(stack+"/"+modes.String(), func(t *testing.T) {
-				fn(t, system{stack: stack, modes: modes, m: runStack(t, stack, modes.Overrides())})
+				prefix := "meshtrace-" + DefaultEnvironment(stack)
+				fn(t, system{stack: stack, prefix: prefix, modes: modes, m: runStack(t, stack, modes.Overrides())})
 			})
 		}
 	}
@@ -132,12 +134,12 @@ func TestDatabaseIsPrivateEncryptedAndRDSKeepsThePassword(t *testing.T) {
 
 func TestDatabaseAdmitsOnlyItsClientGroupOn5432(t *testing.T) {
 	eachSystem(t, func(t *testing.T, s system) {
-		dbSG := "sg-" + "meshtrace-" + env2(s.stack) + "-db"
-		clients := "meshtrace-" + env2(s.stack) + "-db-clients-id"
+		dbSG := s.prefix + "-db-id"
+		clients := s.prefix + "-db-clients-id"
 		var rules int
 		for _, r := range s.m.ByType(tIngress) {
 			in := r.Plain()
-			if in["securityGroupId"] != "meshtrace-"+env2(s.stack)+"-db-id" {
+			if in["securityGroupId"] != dbSG {
 				continue
 			}
 			rules++
@@ -161,8 +163,6 @@ func TestDatabaseAdmitsOnlyItsClientGroupOn5432(t *testing.T) {
 		}
 	})
 }
-
-func env2(stack string) string { return DefaultEnvironment(stack) }
 
 func TestNetworkHasPublicAndPrivateSubnetsInTwoAZs(t *testing.T) {
 	for stack, nat := range map[string]string{"dev": "Single", "prod": "OnePerAz"} {
@@ -274,7 +274,7 @@ func TestTaskContainersPerMode(t *testing.T) {
 			}
 			if appMesh {
 				e := env(envoy)
-				wantArn := "arn:aws:appmesh:us-east-1:123456789012:mesh/meshtrace-" + env2(s.stack) + "/virtualNode/" + name
+				wantArn := "arn:aws:appmesh:us-east-1:123456789012:mesh/" + s.prefix + "/virtualNode/" + name
 				if envoy.User != "1337" || e["APPMESH_RESOURCE_ARN"] != wantArn || e["ENABLE_ENVOY_XRAY_TRACING"] != "1" {
 					t.Errorf("%s: envoy user %q env %v", name, envoy.User, e)
 				}
@@ -383,7 +383,7 @@ func TestProductsCallsPaymentsThroughTheMesh(t *testing.T) {
 
 func TestPoliciesAreScopedToWhatEachRoleNeeds(t *testing.T) {
 	eachSystem(t, func(t *testing.T, s system) {
-		secretArn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-meshtrace-" + env2(s.stack) + "-db-AbCdEf"
+		secretArn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-" + s.prefix + "-db-AbCdEf"
 		for _, name := range []string{ProductsName, PaymentsName} {
 			for _, role := range []string{name + "-task", name + "-execution"} {
 				for _, st := range s.policy(t, role).Statement {
@@ -404,7 +404,7 @@ func TestPoliciesAreScopedToWhatEachRoleNeeds(t *testing.T) {
 			if !hasStatement(task, "xray:PutTraceSegments", "*") {
 				t.Errorf("%s task role cannot send segments", name)
 			}
-			nodeArn := "arn:aws:appmesh:us-east-1:123456789012:mesh/meshtrace-" + env2(s.stack) + "/virtualNode/" + name
+			nodeArn := "arn:aws:appmesh:us-east-1:123456789012:mesh/" + s.prefix + "/virtualNode/" + name
 			if hasStatement(task, "appmesh:StreamAggregatedResources", nodeArn) != (s.modes.Mesh == MeshAppMesh) {
 				t.Errorf("%s: appmesh permission on the node ARN in %s mode", name, s.modes.Mesh)
 			}
@@ -413,7 +413,7 @@ func TestPoliciesAreScopedToWhatEachRoleNeeds(t *testing.T) {
 				t.Errorf("%s: database secret readable by execution role: %v", name, !(name == ProductsName))
 			}
 			repo := "arn:aws:ecr:us-east-1:123456789012:repository/" + name
-			if !hasStatement(exec, "ecr:BatchGetImage", repo) || !hasStatement(exec, "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/meshtrace/"+env2(s.stack)+"/"+name+":*") {
+			if !hasStatement(exec, "ecr:BatchGetImage", repo) || !hasStatement(exec, "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/meshtrace/"+DefaultEnvironment(s.stack)+"/"+name+":*") {
 				t.Errorf("%s: execution role cannot pull or log: %+v", name, exec)
 			}
 		}
