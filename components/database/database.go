@@ -8,8 +8,9 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/components/sgrule"
 )
 
 // PostgresPort is the port the instance listens on.
@@ -111,26 +112,12 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-clients-to-db", &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId:           clients.ID(),
-		ReferencedSecurityGroupId: sg.ID(),
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(PostgresPort),
-		ToPort:                    pulumi.Int(PostgresPort),
-		Description:               pulumi.String("PostgreSQL to " + name),
-	}, parent); err != nil {
+	if err := sgrule.AllowTCP(ctx, name+"-clients", clients.ID(), sg.ID(), PostgresPort, "PostgreSQL clients of "+name, parent); err != nil {
 		return nil, err
 	}
-	allowed := append([]pulumi.StringInput{clients.ID()}, a.AllowedSecurityGroupIds...)
-	for i, client := range allowed {
-		if _, err := vpc.NewSecurityGroupIngressRule(ctx, fmt.Sprintf("%s-from-client-%d", name, i), &vpc.SecurityGroupIngressRuleArgs{
-			SecurityGroupId:           sg.ID(),
-			ReferencedSecurityGroupId: client,
-			IpProtocol:                pulumi.String("tcp"),
-			FromPort:                  pulumi.Int(PostgresPort),
-			ToPort:                    pulumi.Int(PostgresPort),
-			Description:               pulumi.String("PostgreSQL from an allowed client"),
-		}, parent); err != nil {
+	for i, client := range a.AllowedSecurityGroupIds {
+		if err := sgrule.AdmitTCP(ctx, fmt.Sprintf("%s-from-client-%d", name, i), client, sg.ID(), PostgresPort,
+			"PostgreSQL from an allowed client", parent); err != nil {
 			return nil, err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/components/sgrule"
 )
 
 // httpsPort is how tasks reach AWS APIs, ECR and the mesh control plane (through NAT).
@@ -51,7 +53,7 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 		return nil, err
 	}
 	for _, b := range a.Backends {
-		if err := allowTCP(ctx, fmt.Sprintf("%s-to-%s", name, b.Membership.Name), sg.ID(), b.SecurityGroupId, b.Port,
+		if err := sgrule.AllowTCP(ctx, fmt.Sprintf("%s-to-%s", name, b.Membership.Name), sg.ID(), b.SecurityGroupId, b.Port,
 			fmt.Sprintf("%s calls %s", name, b.Membership.Name), opts...); err != nil {
 			return nil, err
 		}
@@ -78,7 +80,7 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 	}, opts...); err != nil {
 		return nil, err
 	}
-	if err := allowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), sg.ID(), a.Port, "load balancer to "+name, opts...); err != nil {
+	if err := sgrule.AllowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), sg.ID(), a.Port, "load balancer to "+name, opts...); err != nil {
 		return nil, err
 	}
 	n.loadBalancer, err = lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
@@ -124,28 +126,4 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 		return nil, err
 	}
 	return n, nil
-}
-
-// allowTCP lets group from open connections to group to on port: an egress rule on
-// one and the matching ingress rule on the other.
-func allowTCP(ctx *pulumi.Context, name string, from, to pulumi.StringInput, port int, why string, opts ...pulumi.ResourceOption) error {
-	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-out", &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId:           from,
-		ReferencedSecurityGroupId: to,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(port),
-		ToPort:                    pulumi.Int(port),
-		Description:               pulumi.String(why),
-	}, opts...); err != nil {
-		return err
-	}
-	_, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-in", &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId:           to,
-		ReferencedSecurityGroupId: from,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(port),
-		ToPort:                    pulumi.Int(port),
-		Description:               pulumi.String(why),
-	}, opts...)
-	return err
 }

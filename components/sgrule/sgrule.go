@@ -1,0 +1,38 @@
+// Package sgrule declares the security-group rules that let one group reach another on a
+// TCP port, one rule per resource (the vpc.SecurityGroup*Rule resources).
+package sgrule
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AdmitTCP lets group from connect to group to on port: an ingress rule on to, named name.
+// Use it alone when from belongs to someone else, who grants its own egress.
+func AdmitTCP(ctx *pulumi.Context, name string, from, to pulumi.StringInput, port int, why string, opts ...pulumi.ResourceOption) error {
+	_, err := vpc.NewSecurityGroupIngressRule(ctx, name, &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId:           to,
+		ReferencedSecurityGroupId: from,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(port),
+		ToPort:                    pulumi.Int(port),
+		Description:               pulumi.String(why),
+	}, opts...)
+	return err
+}
+
+// AllowTCP lets group from open connections to group to on port: an egress rule on from
+// (name-out) and the matching ingress rule on to (name-in).
+func AllowTCP(ctx *pulumi.Context, name string, from, to pulumi.StringInput, port int, why string, opts ...pulumi.ResourceOption) error {
+	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-out", &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId:           from,
+		ReferencedSecurityGroupId: to,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(port),
+		ToPort:                    pulumi.Int(port),
+		Description:               pulumi.String(why),
+	}, opts...); err != nil {
+		return err
+	}
+	return AdmitTCP(ctx, name+"-in", from, to, port, why, opts...)
+}
