@@ -276,14 +276,16 @@ func (p *Postgres) Running() bool {
 }
 
 func (p *Postgres) runningLocked() bool {
-	if p.cmd == nil {
-		return false
-	}
+	return p.cmd != nil && !hasExited(p.exited)
+}
+
+// hasExited tells whether a process's exited channel is closed, without waiting.
+func hasExited(exited <-chan struct{}) bool {
 	select {
-	case <-p.exited:
-		return false
-	default:
+	case <-exited:
 		return true
+	default:
+		return false
 	}
 }
 

@@ -353,15 +353,7 @@ func (s *Service) Running() bool {
 }
 
 func (s *Service) runningLocked() bool {
-	if s.cmd == nil {
-		return false
-	}
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
+	return s.cmd != nil && !hasExited(s.exited)
 }
 
 // ExitErr is how the last process ended: nil for exit status 0 (or while it runs).
