@@ -14,17 +14,20 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/xray"
 )
 
 // Namespace is the Pulumi config namespace of every meshtrace key.
 const Namespace = "meshtrace"
 
-// Mesh and tracing modes.
+// Mesh and tracing modes: the components' own names for them.
 const (
-	MeshServiceConnect = "serviceconnect"
-	MeshAppMesh        = "appmesh"
-	TracingXRayDaemon  = "xray-daemon"
-	TracingADOT        = "adot"
+	MeshServiceConnect = mesh.ModeServiceConnect
+	MeshAppMesh        = mesh.ModeAppMesh
+	TracingXRayDaemon  = xray.ModeDaemon
+	TracingADOT        = xray.ModeADOT
 )
 
 // Config is the whole system's configuration, read from the meshtrace: namespace of

@@ -150,13 +150,12 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 		return nil, err
 	}
 
+	region := regionOf(ctx)
 	ctx.Export("url", products.URL)
-	ctx.Export("region", pulumi.String(regionOf(ctx)))
+	ctx.Export("region", pulumi.String(region))
 	ctx.Export("xrayGroupName", tracing.GroupName)
-	ctx.Export("xrayConsole", tracing.GroupName.ApplyT(func(g string) string {
-		r := regionOf(ctx)
-		return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#xray:service-map/map?group=%s", r, r, g)
-	}).(pulumi.StringOutput))
+	ctx.Export("xrayConsole", pulumi.Sprintf(
+		"https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#xray:service-map/map?group=%s", region, region, tracing.GroupName))
 	ctx.Export("productsService", products.ServiceName)
 	ctx.Export("paymentsService", payments.ServiceName)
 	ctx.Export("meshMode", pulumi.String(cfg.MeshMode))
