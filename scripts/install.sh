@@ -25,6 +25,7 @@ fi
 python3 -c 'import boto3, botocore, moto, yaml' || { echo "install: python3 needs boto3, botocore, moto and pyyaml: pip install 'moto[server]' boto3 pyyaml" >&2; exit 1; }
 command -v moto_server >/dev/null || { echo "install: moto_server not on PATH: pip install 'moto[server]'" >&2; exit 1; }
 
-# Go modules (pinned in go.mod/go.sum).
+# Go modules (pinned in go.mod/go.sum), and those of the engine checks' own module.
 go mod download
+(cd checks/engine && go mod download)
 echo "install: ok"

@@ -8,3 +8,13 @@ unformatted="$(gofmt -l $(git ls-files -co --exclude-standard '*.go'))"
 if [ -n "$unformatted" ]; then echo "gofmt needed on:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go test -count=1 -timeout 45m "$@" ./...
+# The program under the real Pulumi engine with fake providers (checks/engine, docs/verification.md):
+# a module of its own, so that the program's go.mod does not carry pulumi/pkg. It follows the
+# program's go.mod through a replace; when that changed, its own go.mod is tidied first. -v prints
+# the plans the config-change tests assert on.
+(
+  cd checks/engine
+  go mod tidy -diff >/dev/null 2>&1 || { echo "checks/engine: go.mod behind the program's go.mod: go mod tidy"; go mod tidy; }
+  go vet ./...
+  go test -count=1 -timeout 20m -v ./...
+)
