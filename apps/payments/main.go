@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/meshtrace/meshtrace/apps/internal/env"
+	"github.com/meshtrace/meshtrace/apps/internal/healthcheck"
 	"github.com/meshtrace/meshtrace/apps/internal/httpjson"
 	"github.com/meshtrace/meshtrace/apps/internal/server"
 	"github.com/meshtrace/meshtrace/apps/internal/tracing"
@@ -73,6 +74,13 @@ func loadConfig(lookup env.LookupFunc) (config, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		if len(os.Args) == 2 && os.Args[1] == healthcheck.Flag {
+			os.Exit(healthcheck.Run(os.LookupEnv, os.Stderr))
+		}
+		fmt.Fprintf(os.Stderr, "usage: payments (serve) | payments %s\n", healthcheck.Flag)
+		os.Exit(2)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", "payments")
 	if err := run(log); err != nil {
 		log.Error("exiting", "error", err.Error())

@@ -13,13 +13,14 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// minimalEnv is what the stack must set; everything else has a default.
+// minimalEnv is what the stack must set for serving; everything else has a default.
 func minimalEnv() map[string]string {
 	return map[string]string{
 		"PAYMENT_ENDPOINT": "http://payments:8080",
 		"DB_HOST":          "db.example.internal",
-		"DB_USER":          "app",
-		"DB_PASSWORD":      "from-secrets-manager",
+		"DB_USER":          "products_app",
+		"DB_AUTH":          "iam",
+		"AWS_REGION":       "eu-west-1",
 	}
 }
 
@@ -28,7 +29,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := dbConfig{Host: "db.example.internal", Port: 5432, Name: "DataWarehouseX", User: "app", Password: "from-secrets-manager", SSLMode: "require", QueryTimeout: 2 * time.Second}
+	want := dbConfig{Host: "db.example.internal", Port: 5432, Name: "DataWarehouseX", User: "products_app", SSLMode: "require",
+		Auth: authIAM, Region: "eu-west-1", MaxConns: 10, MinConns: 1, QueryTimeout: 2 * time.Second}
 	if cfg.DB != want {
 		t.Errorf("database settings %+v, want %+v", cfg.DB, want)
 	}
@@ -40,13 +42,52 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+func TestConfigPasswordFileAuth(t *testing.T) {
+	vars := minimalEnv()
+	delete(vars, "AWS_REGION")
+	vars["DB_AUTH"] = "password-file"
+	vars["DB_PASSWORD_FILE"] = "/run/secrets/db"
+	vars["DB_MAX_CONNS"] = "4"
+	vars["DB_MIN_CONNS"] = "0"
+	cfg, err := loadConfig(env.MapLookup(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DB.Auth != authPasswordFile || cfg.DB.PasswordFile != "/run/secrets/db" || cfg.DB.MaxConns != 4 || cfg.DB.MinConns != 0 {
+		t.Fatalf("database settings %+v", cfg.DB)
+	}
+}
+
 func TestConfigRequiresWhatHasNoSafeDefault(t *testing.T) {
-	for _, key := range []string{"PAYMENT_ENDPOINT", "DB_HOST", "DB_USER", "DB_PASSWORD"} {
+	for _, key := range []string{"PAYMENT_ENDPOINT", "DB_HOST", "DB_USER", "AWS_REGION"} {
 		vars := minimalEnv()
 		delete(vars, key)
 		if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("without %s: error %v, want one naming it", key, err)
 		}
+	}
+	// DB_AUTH has no default: the stack says how the app authenticates.
+	vars := minimalEnv()
+	delete(vars, "DB_AUTH")
+	if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_AUTH") {
+		t.Errorf("without DB_AUTH: error %v, want one naming it", err)
+	}
+	vars = minimalEnv()
+	vars["DB_AUTH"] = "password-file"
+	if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_PASSWORD_FILE") {
+		t.Errorf("password-file without DB_PASSWORD_FILE: error %v, want one naming it", err)
+	}
+}
+
+func TestConfigRefusesAPasswordInTheEnvironment(t *testing.T) {
+	vars := minimalEnv()
+	vars["DB_PASSWORD"] = "the-master-password"
+	_, err := loadConfig(env.MapLookup(vars))
+	if err == nil || !strings.Contains(err.Error(), "DB_PASSWORD") {
+		t.Fatalf("error %v, want serving to refuse DB_PASSWORD", err)
+	}
+	if strings.Contains(err.Error(), "the-master-password") {
+		t.Fatalf("the error repeats the password: %v", err)
 	}
 }
 
@@ -55,14 +96,27 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		"PAYMENT_ENDPOINT": "payments:8080", // no scheme
 		"DB_PORT":          "postgres",
 		"DB_SSLMODE":       "sometimes",
+		"DB_AUTH":          "password", // the serving modes are iam and password-file
 		"PAYMENT_TIMEOUT":  "3",
 		"DB_QUERY_TIMEOUT": "0s",
+		"DB_MAX_CONNS":     "0",
+		"DB_MIN_CONNS":     "-1",
 	} {
 		vars := minimalEnv()
 		vars[key] = value
 		if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s=%q: error %v, want one naming it", key, value, err)
 		}
+	}
+	vars := minimalEnv()
+	vars["DB_MIN_CONNS"], vars["DB_MAX_CONNS"] = "5", "2"
+	if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_MIN_CONNS") {
+		t.Errorf("min above max: error %v", err)
+	}
+	vars = minimalEnv()
+	vars["DB_SSLMODE"] = "verify-full"
+	if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_SSLROOTCERT") {
+		t.Errorf("verify-full without a CA bundle: error %v, want one naming DB_SSLROOTCERT", err)
 	}
 }
 
@@ -80,14 +134,53 @@ func TestPaymentsURLKeepsABasePath(t *testing.T) {
 	}
 }
 
-func TestConnStringEscapesThePassword(t *testing.T) {
-	cfg := dbConfig{Host: "db", Port: 5432, Name: "DataWarehouseX", User: "app", Password: "p@ss:w/rd?#&= x", SSLMode: "require"}
+func TestConnStringHasNoPasswordAndCarriesTheCABundle(t *testing.T) {
+	cfg := dbConfig{Host: "db", Port: 5432, Name: "DataWarehouseX", User: "products_app", SSLMode: "require"}
 	parsed, err := pgxpool.ParseConfig(cfg.connString())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := parsed.ConnConfig
-	if c.Password != cfg.Password || c.User != "app" || c.Host != "db" || c.Port != 5432 || c.Database != "DataWarehouseX" || c.TLSConfig == nil {
+	if c.Password != "" || c.User != "products_app" || c.Host != "db" || c.Port != 5432 || c.Database != "DataWarehouseX" || c.TLSConfig == nil {
 		t.Fatalf("parsed %s@%s:%d/%s password %q TLS %v", c.User, c.Host, c.Port, c.Database, c.Password, c.TLSConfig != nil)
+	}
+	// verify-full with a CA bundle: the bundle is read (a missing file is an error naming it).
+	cfg.SSLMode, cfg.SSLRootCert = "verify-full", "/nonexistent/rds-ca.pem"
+	if _, err := pgxpool.ParseConfig(cfg.connString()); err == nil || !strings.Contains(err.Error(), "rds-ca.pem") {
+		t.Fatalf("verify-full with a missing CA bundle: error %v, want one naming the file", err)
+	}
+}
+
+func TestMigrateConfig(t *testing.T) {
+	base := map[string]string{
+		"DB_HOST": "db", "DB_USER": "meshtrace", "DB_PASSWORD": "master", "DB_APP_USER": "products_app", "DB_APP_AUTH": "iam",
+	}
+	cfg, err := loadMigrateConfig(env.MapLookup(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Seed || cfg.AppAuth != appAuthIAM || cfg.LockTimeout != 5*time.Second || cfg.StatementTimeout != 60*time.Second || cfg.Wait != 60*time.Second || cfg.SSLMode != "require" {
+		t.Fatalf("defaults %+v: want no seed (prod), 5s lock timeout, 60s statement timeout and wait, TLS", cfg)
+	}
+	for _, key := range []string{"DB_HOST", "DB_USER", "DB_PASSWORD", "DB_APP_USER", "DB_APP_AUTH"} {
+		vars := map[string]string{}
+		for k, v := range base {
+			if k != key {
+				vars[k] = v
+			}
+		}
+		if _, err := loadMigrateConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("without %s: error %v, want one naming it", key, err)
+		}
+	}
+	for _, bad := range []string{"Products", "products-app", "app\"; DROP TABLE core.dim_product; --", "1app", "pg_monitor", "rds_iam", "rdsadmin", "postgres", "public", "meshtrace", strings.Repeat("a", 64)} {
+		vars := map[string]string{}
+		for k, v := range base {
+			vars[k] = v
+		}
+		vars["DB_APP_USER"] = bad
+		if _, err := loadMigrateConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_APP_USER") {
+			t.Errorf("DB_APP_USER=%q: error %v, want a refusal naming DB_APP_USER", bad, err)
+		}
 	}
 }

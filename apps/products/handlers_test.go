@@ -1,32 +1,89 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// newApp migrates a new database on the shared server and returns products' app on it. Its
-// payments client points at a closed port: these tests do not call payments (the end-to-end
-// tests in apps/e2e do, with the real payments service).
-func newApp(t *testing.T, cfg dbConfig) *app {
+// slogTo is a JSON logger writing to w, as products logs.
+func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+// logBuffer collects a logger's JSON lines; safe for concurrent handlers.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fixture is products' app on a database of its own, migrated (dev data set included), serving
+// as its app role with a password file as credential source.
+type fixture struct {
+	*app
+	db     testDB
+	cfg    dbConfig
+	master *pgxpool.Pool // the owner, for changes behind products' back
+	logs   *logBuffer
+}
+
+// newApp migrates a new database on pg and returns products' app on it. Its payments client
+// points at a closed port: these tests do not call payments (the end-to-end tests in apps/e2e
+// do, with the real payments service). src replaces the credential source when not nil.
+func newApp(t *testing.T, pg *testenv.Postgres, src func(credentialSource) credentialSource) fixture {
 	t.Helper()
-	pool := newPool(t, cfg)
-	if err := migrate(context.Background(), pool); err != nil {
+	db := newDatabase(t, pg)
+	db.migrate(t)
+	cfg := db.appConfig(t)
+	source, err := newCredentialSource(context.Background(), cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &app{
-		store:    &store{pool: pool, queryTimeout: cfg.QueryTimeout},
-		payments: &paymentsClient{http: &http.Client{}, url: "http://127.0.0.1:1/api/1.0/payments", timeout: time.Second},
-		log:      discardLog(),
+	if src != nil {
+		source = src(source)
+	}
+	pool := newPool(t, cfg, source)
+	logs := &logBuffer{}
+	log := slogTo(logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("products log:\n%s", logs)
+		}
+	})
+	return fixture{
+		app: &app{
+			store:    &store{pool: pool, queryTimeout: cfg.QueryTimeout, log: log},
+			payments: &paymentsClient{http: &http.Client{}, url: "http://127.0.0.1:1/api/1.0/payments", timeout: time.Second},
+			log:      log,
+		},
+		db:     db,
+		cfg:    cfg,
+		master: db.masterPool(t),
+		logs:   logs,
 	}
 }
 
@@ -50,7 +107,7 @@ func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 }
 
 func TestProductsListsTheWarehouseRows(t *testing.T) {
-	a := newApp(t, newDatabase(t, sharedPostgres))
+	a := newApp(t, sharedPostgres, nil)
 	h := a.routes()
 
 	rec := serve(h, "GET", "/api/1.0/products")
@@ -67,7 +124,7 @@ func TestProductsListsTheWarehouseRows(t *testing.T) {
 	}
 
 	// What is in the table is what is served: no cache, no hard-coded list.
-	if _, err := a.store.pool.Exec(context.Background(), "INSERT INTO core.dim_product VALUES (11, 'MT-1011', 'Added', 'Gear', 1.50)"); err != nil {
+	if _, err := a.master.Exec(context.Background(), "INSERT INTO core.dim_product VALUES (11, 'MT-1011', 'Added', 'Gear', 1.50)"); err != nil {
 		t.Fatal(err)
 	}
 	body = decode[struct{ Products []product }](t, serve(h, "GET", "/api/1.0/products"))
@@ -77,7 +134,7 @@ func TestProductsListsTheWarehouseRows(t *testing.T) {
 }
 
 func TestHelloHealthAndRouting(t *testing.T) {
-	h := newApp(t, newDatabase(t, sharedPostgres)).routes()
+	h := newApp(t, sharedPostgres, nil).routes()
 
 	cases := []struct {
 		method, path string
@@ -86,6 +143,8 @@ func TestHelloHealthAndRouting(t *testing.T) {
 	}{
 		{"GET", "/", 200, ""},
 		{"GET", "/healthz", 200, ""},
+		{"GET", "/readyz", 200, ""},
+		{"POST", "/readyz", 405, "GET, HEAD"},
 		{"GET", "/nope", 404, ""},
 		{"GET", "/api/1.0/products/7", 404, ""},
 		{"POST", "/api/1.0/products", 405, "GET, HEAD"},
@@ -110,7 +169,7 @@ func TestHelloHealthAndRouting(t *testing.T) {
 
 func TestDatabaseDownAnswers503AndRecovers(t *testing.T) {
 	pg := testenv.StartPostgres(t) // stopped below
-	a := newApp(t, newDatabase(t, pg))
+	a := newApp(t, pg, nil)
 	h := a.routes()
 	if rec := serve(h, "GET", "/api/1.0/products"); rec.Code != http.StatusOK {
 		t.Fatalf("before the outage: %d %s", rec.Code, rec.Body)
@@ -131,6 +190,9 @@ func TestDatabaseDownAnswers503AndRecovers(t *testing.T) {
 	if rec := serve(h, "GET", "/healthz"); rec.Code != http.StatusOK {
 		t.Fatalf("healthz while the database is down: %d", rec.Code)
 	}
+	if rec := serve(h, "GET", "/readyz"); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz while the database is down: %d %s, want 503", rec.Code, rec.Body)
+	}
 
 	if err := pg.Start(); err != nil {
 		t.Fatal(err)
@@ -146,14 +208,16 @@ func TestDatabaseDownAnswers503AndRecovers(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if rec := serve(h, "GET", "/readyz"); rec.Code != http.StatusOK {
+		t.Fatalf("readyz after the database came back: %d %s", rec.Code, rec.Body)
+	}
 }
 
 func TestQueryTimeoutAnswers503(t *testing.T) {
-	cfg := newDatabase(t, sharedPostgres)
-	a := newApp(t, cfg)
+	a := newApp(t, sharedPostgres, nil)
 	a.store.queryTimeout = 100 * time.Millisecond
 	// Hold a lock the query needs, so it waits past its timeout.
-	tx, err := a.store.pool.Begin(context.Background())
+	tx, err := a.master.Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,8 +236,8 @@ func TestQueryTimeoutAnswers503(t *testing.T) {
 }
 
 func TestBrokenQueryAnswers500(t *testing.T) {
-	a := newApp(t, newDatabase(t, sharedPostgres))
-	if _, err := a.store.pool.Exec(context.Background(), "ALTER TABLE core.dim_product RENAME COLUMN sku TO stock_keeping_unit"); err != nil {
+	a := newApp(t, sharedPostgres, nil)
+	if _, err := a.master.Exec(context.Background(), "ALTER TABLE core.dim_product RENAME COLUMN sku TO stock_keeping_unit"); err != nil {
 		t.Fatal(err)
 	}
 	rec := serve(a.routes(), "GET", "/api/1.0/products")
@@ -183,12 +247,108 @@ func TestBrokenQueryAnswers500(t *testing.T) {
 }
 
 func TestPaymentsUnreachableAnswers502(t *testing.T) {
-	a := newApp(t, newDatabase(t, sharedPostgres))
+	a := newApp(t, sharedPostgres, nil)
 	rec := serve(a.routes(), "GET", "/api/1.0/payments")
 	if rec.Code != http.StatusBadGateway {
 		t.Fatalf("status %d, want 502", rec.Code)
 	}
 	if body := decode[map[string]string](t, rec); body["error"] != "payments unavailable" {
 		t.Fatalf("body %v", body)
+	}
+}
+
+// readyBody is the answer of /readyz.
+type readyBody struct {
+	Status   string
+	Error    string
+	SQLState string
+	Pool     poolStats
+}
+
+func TestReadyzReportsThePool(t *testing.T) {
+	a := newApp(t, sharedPostgres, nil)
+	rec := serve(a.routes(), "GET", "/readyz")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	body := decode[readyBody](t, rec)
+	if body.Status != "ready" || body.Pool.MaxConns != int32(a.cfg.MaxConns) || body.Pool.TotalConns < 1 || body.Pool.IdleConns+body.Pool.AcquiredConns != body.Pool.TotalConns {
+		t.Fatalf("readyz %s: want ready, max_conns %d, at least the pinged connection", rec.Body, a.cfg.MaxConns)
+	}
+}
+
+func TestPagination(t *testing.T) {
+	a := newApp(t, sharedPostgres, nil)
+	h := a.routes()
+	// 120 more rows: 130 in all, beyond one default page of 50.
+	if _, err := a.master.Exec(context.Background(), "INSERT INTO core.dim_product SELECT i, 'GEN-' || i, 'Generated ' || i, 'Gen', i FROM generate_series(11, 130) AS i"); err != nil {
+		t.Fatal(err)
+	}
+	type pageBody struct {
+		Products  []product
+		NextAfter *int64 `json:"next_after"`
+	}
+
+	// Walk every page with the default size: each product once, in order.
+	var seen []int64
+	path := "/api/1.0/products"
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("more than 10 pages for 130 rows")
+		}
+		rec := serve(h, "GET", path)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		p := decode[pageBody](t, rec)
+		if len(p.Products) > defaultPageSize {
+			t.Fatalf("GET %s: %d products, above the default page size %d", path, len(p.Products), defaultPageSize)
+		}
+		for _, pr := range p.Products {
+			seen = append(seen, pr.ProductID)
+		}
+		if p.NextAfter == nil {
+			break
+		}
+		if *p.NextAfter != p.Products[len(p.Products)-1].ProductID {
+			t.Fatalf("next_after %d is not the last product of the page", *p.NextAfter)
+		}
+		path = "/api/1.0/products?after=" + itoa(int(*p.NextAfter))
+	}
+	if len(seen) != 130 {
+		t.Fatalf("walked %d products, want 130", len(seen))
+	}
+	for i, id := range seen {
+		if id != int64(i+1) {
+			t.Fatalf("product %d of the walk has id %d: pages overlap or skip", i, id)
+		}
+	}
+
+	// An explicit limit; a last page that is exactly full says nothing follows only when
+	// nothing does.
+	p := decode[pageBody](t, serve(h, "GET", "/api/1.0/products?limit=5&after=120"))
+	if len(p.Products) != 5 || p.Products[0].ProductID != 121 || p.NextAfter == nil || *p.NextAfter != 125 {
+		t.Fatalf("limit=5 after=120: %+v next %v", p.Products, p.NextAfter)
+	}
+	p = decode[pageBody](t, serve(h, "GET", "/api/1.0/products?limit=10&after=120"))
+	if len(p.Products) != 10 || p.NextAfter != nil {
+		t.Fatalf("the last 10 rows: %d products, next_after %v; want 10 and none", len(p.Products), p.NextAfter)
+	}
+	if p := decode[pageBody](t, serve(h, "GET", "/api/1.0/products?limit=500")); len(p.Products) != 130 || p.NextAfter != nil {
+		t.Fatalf("limit=500: %d products, next_after %v", len(p.Products), p.NextAfter)
+	}
+
+	for query, param := range map[string]string{
+		"limit=0": "limit", "limit=501": "limit", "limit=ten": "limit", "limit=": "limit", "limit=-1": "limit",
+		"after=x": "after", "after=": "after", "after=1.5": "after", "after=99999999999": "after",
+	} {
+		rec := serve(h, "GET", "/api/1.0/products?"+query)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("?%s: status %d, want 400", query, rec.Code)
+			continue
+		}
+		if body := decode[map[string]string](t, rec); !strings.HasPrefix(body["error"], param+" ") {
+			t.Errorf("?%s: error %q does not name %s", query, body["error"], param)
+		}
 	}
 }

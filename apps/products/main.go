@@ -1,35 +1,75 @@
 // Command products serves the product catalogue from PostgreSQL and passes payments' answers
 // on, tracing every request, SQL query and call to payments with AWS X-Ray.
+//
+//	products               serve (DB_AUTH=iam|password-file: the credential is obtained at each new connection)
+//	products migrate       apply the schema migrations and set up the app role, as the master user, then exit
+//	products -healthcheck  probe this container's own /healthz (the ECS container health check)
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
-	"time"
 
+	"github.com/meshtrace/meshtrace/apps/internal/healthcheck"
 	"github.com/meshtrace/meshtrace/apps/internal/server"
 	"github.com/meshtrace/meshtrace/apps/internal/tracing"
 )
 
-// startupDBWait is how long products waits for the database at start before giving up (and
-// letting ECS start a new task).
-const startupDBWait = 60 * time.Second
+// migrateCommand is the argument of the migration step (the migrate container of the task).
+const migrateCommand = "migrate"
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", "products")
-	if err := run(log); err != nil {
-		log.Error("exiting", "error", err.Error())
-		os.Exit(1)
-	}
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(log *slog.Logger) error {
+// dispatch runs the mode args select and returns the exit code.
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("service", "products")
+	var err error
+	switch {
+	case len(args) == 0:
+		err = serveMain(log)
+	case len(args) == 1 && args[0] == migrateCommand:
+		err = migrateMain(log.With("step", "migrate"))
+	case len(args) == 1 && args[0] == healthcheck.Flag:
+		return healthcheck.Run(os.LookupEnv, stderr)
+	default:
+		fmt.Fprintf(stderr, "usage: products (serve) | products %s | products %s\n", migrateCommand, healthcheck.Flag)
+		return 2
+	}
+	if err != nil {
+		log.Error("exiting", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// signalContext ends on SIGTERM (how ECS stops a task) or SIGINT (Ctrl-C).
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+}
+
+func migrateMain(log *slog.Logger) error {
+	cfg, err := loadMigrateConfig(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if err := runMigrate(ctx, cfg, migrations(), log); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func serveMain(log *slog.Logger) error {
 	cfg, err := loadConfig(os.LookupEnv)
 	if err != nil {
 		return err
@@ -38,21 +78,21 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// ECS stops a task with SIGTERM; Ctrl-C sends SIGINT.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	ctx, stop := signalContext()
 	defer stop()
 
-	pool, err := openPool(ctx, cfg.DB)
+	src, err := newCredentialSource(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg.DB, src)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrateUntil(ctx, pool, startupDBWait, log); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 
 	a := &app{
-		store: &store{pool: pool, queryTimeout: cfg.DB.QueryTimeout},
+		store: &store{pool: pool, queryTimeout: cfg.DB.QueryTimeout, log: log},
 		payments: &paymentsClient{
 			http:    tracer.Client(&http.Client{Transport: newPaymentsTransport()}),
 			url:     cfg.PaymentsURL,
@@ -60,6 +100,7 @@ func run(log *slog.Logger) error {
 		},
 		log: log,
 	}
-	log.Info("starting", "tracing", tracer.Enabled(), "payments", cfg.PaymentsURL, "db_host", cfg.DB.Host)
+	log.Info("starting", "tracing", tracer.Enabled(), "payments", cfg.PaymentsURL, "db_host", cfg.DB.Host,
+		"db_user", cfg.DB.User, "db_auth", cfg.DB.Auth, "db_sslmode", cfg.DB.SSLMode, "db_max_conns", cfg.DB.MaxConns)
 	return server.ListenAndServe(ctx, ":"+strconv.Itoa(cfg.Port), tracer.Middleware(a.routes()), log)
 }

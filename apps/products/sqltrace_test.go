@@ -44,8 +44,9 @@ func sqlSubsegments(seg testenv.Segment) []testenv.Segment {
 }
 
 func TestEachQueryIsAnSQLSubsegment(t *testing.T) {
-	cfg := newDatabase(t, sharedPostgres)
-	h, segments := tracedRoutes(t, newApp(t, cfg))
+	a := newApp(t, sharedPostgres, nil)
+	cfg := a.cfg
+	h, segments := tracedRoutes(t, a.app)
 
 	rec := serve(h, "GET", "/api/1.0/products")
 	if rec.Code != http.StatusOK {
@@ -65,7 +66,7 @@ func TestEachQueryIsAnSQLSubsegment(t *testing.T) {
 		DatabaseType:   "PostgreSQL",
 		DriverVersion:  "github.com/jackc/pgx/v5",
 		User:           cfg.User,
-		SanitizedQuery: listProductsSQL,
+		SanitizedQuery: listProductsSQL, // the first page: no ?after=
 	}
 	got := *q.SQL
 	if !strings.HasPrefix(got.DatabaseVersion, "15.") {
@@ -75,20 +76,23 @@ func TestEachQueryIsAnSQLSubsegment(t *testing.T) {
 	if got != want {
 		t.Errorf("sql block\n got %+v\nwant %+v", got, want)
 	}
+	password, err := os.ReadFile(cfg.PasswordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, raw := range segments.RawSegments() {
-		if strings.Contains(raw, cfg.Password) {
+		if strings.Contains(raw, strings.TrimSpace(string(password))) {
 			t.Fatalf("the password is in a segment document: %s", raw)
 		}
 	}
 }
 
 func TestAnUnreachableDatabaseIsAFaultedSQLSubsegment(t *testing.T) {
-	cfg := newDatabase(t, sharedPostgres)
-	a := newApp(t, cfg)
-	unreachable := cfg
+	a := newApp(t, sharedPostgres, nil)
+	unreachable := a.cfg
 	unreachable.Port = 1 // nothing listens there
-	a.store.pool = newPool(t, unreachable)
-	h, segments := tracedRoutes(t, a)
+	a.store.pool = newPool(t, unreachable, nil)
+	h, segments := tracedRoutes(t, a.app)
 
 	rec := serve(h, "GET", "/api/1.0/products")
 	if rec.Code != http.StatusServiceUnavailable {

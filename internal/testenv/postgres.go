@@ -92,11 +92,7 @@ func StartPostgresProcess(dir string) (*Postgres, error) {
 		dir:     dir,
 		logPath: filepath.Join(dir, "postgres.log"),
 	}
-	password := make([]byte, 16)
-	if _, err := rand.Read(password); err != nil {
-		return nil, err
-	}
-	pg.Password = hex.EncodeToString(password)
+	pg.Password = RandomPassword()
 
 	if err := pg.prepareDir(); err != nil {
 		return nil, err
@@ -312,8 +308,9 @@ func (p *Postgres) DSNFor(dbName string) string {
 	return u.String()
 }
 
-// Env is the products service's database environment for this server (DB_HOST, DB_PORT,
-// DB_NAME, DB_USER, DB_PASSWORD, DB_SSLMODE=disable).
+// Env is the master (owner) environment of `products migrate` for this server: DB_HOST,
+// DB_PORT, DB_NAME, DB_USER, DB_PASSWORD (the superuser's), DB_SSLMODE=disable. products itself
+// (serve) gets AppEnv.
 func (p *Postgres) Env() []string {
 	return []string{
 		"DB_HOST=" + p.Host,
@@ -325,8 +322,55 @@ func (p *Postgres) Env() []string {
 	}
 }
 
-// CreateDatabase creates an empty database, e.g. one per test that needs a schema of its own.
-func (p *Postgres) CreateDatabase(ctx context.Context, name string) error {
+// AppEnv is the serving environment of products for this server: it connects as role and reads
+// its password from passwordFile at every new connection (DB_AUTH=password-file), the stand-in
+// here for the IAM token the deployed app builds.
+func (p *Postgres) AppEnv(role, passwordFile string) []string {
+	return []string{
+		"DB_HOST=" + p.Host,
+		"DB_PORT=" + strconv.Itoa(p.Port),
+		"DB_NAME=" + p.DBName,
+		"DB_USER=" + role,
+		"DB_SSLMODE=disable",
+		"DB_AUTH=password-file",
+		"DB_PASSWORD_FILE=" + passwordFile,
+	}
+}
+
+// RandomPassword is a new random password (32 hex digits).
+func RandomPassword() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// SetRolePassword sets the password of a role, as the superuser: how a credential rotation
+// looks from the database.
+func (p *Postgres) SetRolePassword(ctx context.Context, role, password string) error {
+	return p.exec(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		escaped, err := conn.PgConn().EscapeString(password)
+		if err != nil {
+			return err
+		}
+		_, err = conn.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD '"+escaped+"'")
+		return err
+	})
+}
+
+// TerminateBackends ends every session of role (pg_terminate_backend), as a failover or an
+// operator would, and returns how many there were.
+func (p *Postgres) TerminateBackends(ctx context.Context, role string) (int, error) {
+	var n int
+	err := p.exec(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", role).Scan(&n)
+	})
+	return n, err
+}
+
+// exec runs f on a superuser connection to the postgres database.
+func (p *Postgres) exec(ctx context.Context, f func(context.Context, *pgx.Conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, p.DSNFor("postgres"))
@@ -334,10 +378,27 @@ func (p *Postgres) CreateDatabase(ctx context.Context, name string) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("create database %s: %w", name, err)
+	return f(ctx, conn)
+}
+
+// WritePasswordFile replaces the content of a password file in one step (a new file renamed over
+// the old), so that a reader never sees it half written.
+func WritePasswordFile(path, password string) error {
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(password+"\n"), 0o600); err != nil {
+		return err
 	}
-	return nil
+	return os.Rename(tmp, path)
+}
+
+// CreateDatabase creates an empty database, e.g. one per test that needs a schema of its own.
+func (p *Postgres) CreateDatabase(ctx context.Context, name string) error {
+	return p.exec(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("create database %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // LogPath is the server's log file.

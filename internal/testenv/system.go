@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,9 @@ const SampleAllRules = `{
   "default": {"fixed_target": 1, "rate": 1.0}
 }
 `
+
+// AppRole is the database role products serves as in a System, created by `products migrate`.
+const AppRole = "products_app"
 
 // Binaries are the paths of the built services.
 type Binaries struct {
@@ -80,17 +84,26 @@ type SystemOptions struct {
 }
 
 // System is payments and products running as processes on free loopback ports, products
-// calling payments and using Postgres.
+// calling payments and using Postgres as AppRole, with the credential it reads from
+// PasswordFile at each new connection.
 type System struct {
 	ProductsURL string
 	PaymentsURL string
 	Products    *Service
 	Payments    *Service
+	// Postgres is the database; AppRole the role products connects as, whose password is in
+	// PasswordFile.
+	Postgres     *Postgres
+	AppRole      string
+	PasswordFile string
 
 	tempDir string // removed by Close, if this System created it
 }
 
-// StartSystem starts payments, then products, waits until both answer /healthz, and stops both
+// StartSystem runs `products migrate` (as the database's superuser, the stand-in for the RDS
+// master user: it creates AppRole with the dev data set), gives AppRole a password and writes it
+// to the system's password file, starts payments, then products (DB_AUTH=password-file, as
+// AppRole), waits until both answer /healthz, and stops both
 // when the test ends. If the test failed, the services' logs are written to the test log.
 func StartSystem(tb testing.TB, opts SystemOptions) *System {
 	tb.Helper()
@@ -126,12 +139,20 @@ func StartSystemProcess(opts SystemOptions) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := &System{tempDir: tempDir}
+	sys := &System{tempDir: tempDir, Postgres: opts.Postgres, AppRole: AppRole, PasswordFile: filepath.Join(tempDir, "products-db-password")}
 	if opts.Binaries == (Binaries{}) {
 		if opts.Binaries, err = BuildServices(tempDir); err != nil {
 			sys.Close()
 			return nil, err
 		}
+	}
+	if err := Migrate(opts.Binaries.Products, opts.Postgres, sys.AppRole); err != nil {
+		sys.Close()
+		return nil, err
+	}
+	if err := sys.RotateAppPassword(context.Background()); err != nil {
+		sys.Close()
+		return nil, err
 	}
 
 	var common []string
@@ -179,7 +200,7 @@ func StartSystemProcess(opts SystemOptions) (*System, error) {
 		URL:    sys.ProductsURL,
 		binary: opts.Binaries.Products,
 		env: concat([]string{"PORT=" + strconv.Itoa(productsPort), "PAYMENT_ENDPOINT=" + sys.PaymentsURL},
-			opts.Postgres.Env(), common, opts.ProductsEnv),
+			opts.Postgres.AppEnv(sys.AppRole, sys.PasswordFile), common, opts.ProductsEnv),
 		output: opts.Output,
 	}
 	if err := sys.Payments.Start(); err != nil {
@@ -191,6 +212,32 @@ func StartSystemProcess(opts SystemOptions) (*System, error) {
 		return nil, err
 	}
 	return sys, nil
+}
+
+// Migrate runs `products migrate` of the products binary on pg, as its superuser, creating or
+// updating appRole (DB_APP_AUTH=password: the caller sets its password) with the dev data set
+// (DB_SEED=true), and returns its output in the error if it fails.
+func Migrate(productsBinary string, pg *Postgres, appRole string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, productsBinary, "migrate")
+	cmd.Env = concat([]string{"PATH=" + os.Getenv("PATH")}, pg.Env(),
+		[]string{"DB_APP_USER=" + appRole, "DB_APP_AUTH=password", "DB_SEED=true"})
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("products migrate: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// RotateAppPassword rotates products' credential the way a rotation does: the role's password
+// changes in the database, then the credential source (the password file) gives the new one.
+// Connections already open stay open; the next new connection uses the new password.
+func (s *System) RotateAppPassword(ctx context.Context) error {
+	password := RandomPassword()
+	if err := s.Postgres.SetRolePassword(ctx, s.AppRole, password); err != nil {
+		return fmt.Errorf("set the password of %s: %w", s.AppRole, err)
+	}
+	return WritePasswordFile(s.PasswordFile, password)
 }
 
 // Close stops products, then payments (each with SIGTERM, as ECS does), and removes the files
@@ -269,7 +316,7 @@ func (s *Service) Start(extraEnv ...string) error {
 	return nil
 }
 
-// waitHealthy polls /healthz. products migrates the database before it listens.
+// waitHealthy polls /healthz.
 func (s *Service) waitHealthy(exited <-chan struct{}, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(timeout)
@@ -361,6 +408,16 @@ func (s *Service) ExitErr() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.waitErr
+}
+
+// PID is the process ID of the running process, 0 when it is not running.
+func (s *Service) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.runningLocked() {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Logs returns everything the service wrote to stdout and stderr, across restarts.

@@ -80,6 +80,20 @@ func (r *Reader) Port(key string, fallback int) int {
 	return port
 }
 
+// IntBetween returns the variable as an integer from min to max, or fallback when unset.
+func (r *Reader) IntBetween(key string, fallback, min, max int) int {
+	v := r.String(key, "")
+	if v == "" {
+		return fallback
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		r.fail(fmt.Errorf("%s=%q is not an integer from %d to %d", key, v, min, max))
+		return fallback
+	}
+	return n
+}
+
 // Duration returns the variable parsed by time.ParseDuration (e.g. "500ms", "3s"), or
 // fallback when unset. Zero or negative durations are refused: every caller uses it as a limit.
 func (r *Reader) Duration(key string, fallback time.Duration) time.Duration {

@@ -8,7 +8,7 @@ import (
 
 func TestReaderDefaultsAndValues(t *testing.T) {
 	r := NewReader(MapLookup(map[string]string{
-		"SET": "value", "EMPTY": "", "PORT": "9090", "WAIT": "250ms", "ON": "true", "MODE": "b",
+		"SET": "value", "EMPTY": "", "PORT": "9090", "WAIT": "250ms", "ON": "true", "MODE": "b", "N": "7",
 	}))
 	if got := r.String("SET", "x"); got != "value" {
 		t.Errorf("String(SET) = %q", got)
@@ -34,6 +34,12 @@ func TestReaderDefaultsAndValues(t *testing.T) {
 	if got := r.OneOf("MODE", "a", "a", "b"); got != "b" {
 		t.Errorf("OneOf(MODE) = %q", got)
 	}
+	if got := r.IntBetween("N", 1, 0, 10); got != 7 {
+		t.Errorf("IntBetween(N) = %d", got)
+	}
+	if got := r.IntBetween("NO_N", 3, 0, 10); got != 3 {
+		t.Errorf("IntBetween(NO_N) = %d, want the fallback", got)
+	}
 	if got := r.Required("SET"); got != "value" {
 		t.Errorf("Required(SET) = %q", got)
 	}
@@ -49,8 +55,10 @@ func TestReaderNamesTheBadVariable(t *testing.T) {
 		"WAIT":    func(r *Reader) { r.Duration("WAIT", time.Second) },
 		"ON":      func(r *Reader) { r.Bool("ON", false) },
 		"MODE":    func(r *Reader) { r.OneOf("MODE", "a", "a", "b") },
+		"N":       func(r *Reader) { r.IntBetween("N", 1, 0, 10) },
+		"M":       func(r *Reader) { r.IntBetween("M", 1, 0, 10) },
 	}
-	vars := map[string]string{"PORT": "70000", "WAIT": "-1s", "ON": "maybe", "MODE": "c"}
+	vars := map[string]string{"PORT": "70000", "WAIT": "-1s", "ON": "maybe", "MODE": "c", "N": "11", "M": "ten"}
 	for key, read := range cases {
 		r := NewReader(MapLookup(vars))
 		read(r)

@@ -1,15 +1,6 @@
--- The product dimension that GET /api/1.0/products serves, with its seed rows.
--- Idempotent: every statement can run again on a database that already has it.
-CREATE SCHEMA IF NOT EXISTS core;
-
-CREATE TABLE IF NOT EXISTS core.dim_product (
-    product_id integer PRIMARY KEY,
-    sku        text NOT NULL UNIQUE,
-    name       text NOT NULL,
-    category   text NOT NULL,
-    list_price numeric(10, 2) NOT NULL CHECK (list_price >= 0)
-);
-
+-- The dev data set, added by `products migrate` when DB_SEED=true (dev stacks, local runs,
+-- tests), after the migrations. ON CONFLICT DO NOTHING: a changed row is kept, a deleted one
+-- comes back at the next deploy. Prod (DB_SEED unset) gets none of these rows.
 INSERT INTO core.dim_product (product_id, sku, name, category, list_price) VALUES
     (1, 'MT-1001', 'Trail running shoes', 'Footwear', 129.00),
     (2, 'MT-1002', 'Rain shell jacket', 'Outerwear', 189.50),
