@@ -81,12 +81,14 @@ meshtrace is running locally. Try:
   curl %[1]s/
   curl %[1]s/api/1.0/products
   curl %[1]s/api/1.0/payments
+  curl %[1]s/readyz
 payments:   %[2]s
 PostgreSQL: %[3]s
+products connects as %[5]s, reading its password from %[6]s at each new connection.
 X-Ray segments are received on udp://%[4]s and printed below as trees, one per request.
 Ctrl-C stops everything.
 
-`, sys.ProductsURL, sys.PaymentsURL, psqlCommand(pg), segments.Addr())
+`, sys.ProductsURL, sys.PaymentsURL, psqlCommand(pg), segments.Addr(), sys.AppRole, sys.PasswordFile)
 	if ready != nil {
 		ready(sys.ProductsURL)
 	}
@@ -95,7 +97,8 @@ Ctrl-C stops everything.
 	return nil
 }
 
-// psqlCommand is how to look at the database. The password is a random one made for this run.
+// psqlCommand is how to look at the database, as its owner (the superuser that ran products
+// migrate). The password is a random one made for this run.
 func psqlCommand(pg *testenv.Postgres) string {
 	return fmt.Sprintf("PGPASSWORD=%s psql -h %s -p %d -U %s %s", pg.Password, pg.Host, pg.Port, pg.User, pg.DBName)
 }
