@@ -21,6 +21,7 @@
 //	go run ./cmd/bench                       # make bench; about 7 minutes with the defaults
 //	go run ./cmd/bench -runs 5 -json out.json
 //	go run ./cmd/bench -pprof build/pprof    # also CPU and allocation profiles (first run)
+//	go run ./cmd/bench -soak                 # the soak instead: 200 req/s for 60 s with a credential rotation (soak.go)
 //
 // It is not a test: nothing under go test runs it.
 package main
@@ -57,6 +58,11 @@ type options struct {
 	overlay      string
 	jsonPath     string
 	verbose      bool
+	// The soak (soak.go) instead of the tracing comparison.
+	soak         bool
+	soakRate     float64
+	soakDuration time.Duration
+	soakRotate   bool
 }
 
 func parseFlags() (options, error) {
@@ -76,7 +82,17 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.overlay, "overlay", "", "build the services with this go build -overlay file (keys: files of this module, relative to its root or absolute; values: relative to the overlay file): measure a change to apps/ without editing it")
 	flag.StringVar(&o.jsonPath, "json", "", "also write every run's figures to this JSON file")
 	flag.BoolVar(&o.verbose, "v", false, "print each phase's figures as they come")
+	flag.BoolVar(&o.soak, "soak", false, "run the soak instead: -soak-rate on GET /api/1.0/products for -soak-duration, a credential rotation half way, RSS/threads/goroutines of both services before and after")
+	flag.Float64Var(&o.soakRate, "soak-rate", 200, "soak: requests/s (open loop)")
+	flag.DurationVar(&o.soakDuration, "soak-duration", 60*time.Second, "soak: how long the rate is held")
+	flag.BoolVar(&o.soakRotate, "soak-rotate", true, "soak: rotate the app role's credential and terminate its sessions half way")
 	flag.Parse()
+	if o.soak {
+		if o.soakRate <= 0 || o.soakDuration <= 0 {
+			return o, errors.New("-soak-rate and -soak-duration must be positive")
+		}
+		return o, nil
+	}
 	if o.runs < 1 || o.duration <= 0 || o.connections < 1 || o.threads < 1 || o.threads > o.connections || o.rate <= 0 || o.openDuration <= 0 {
 		return o, errors.New("-runs, -duration, -connections, -rate and -open-duration must be positive, and -threads from 1 to -connections")
 	}
@@ -108,7 +124,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	runner := run
+	if o.soak {
+		runner = runSoak
+	}
+	if err := runner(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
