@@ -96,6 +96,7 @@ var autoname = map[string]struct {
 	"aws:lb/loadBalancer:LoadBalancer":                             {"name", 32, false},
 	"aws:lb/targetGroup:TargetGroup":                               {"name", 32, false},
 	"aws:rds/subnetGroup:SubnetGroup":                              {"name", 255, true},
+	"aws:rds/parameterGroup:ParameterGroup":                        {"name", 255, true},
 	"aws:rds/instance:Instance":                                    {"identifier", 63, true},
 	"aws:servicediscovery/service:Service":                         {"name", 127, false},
 	"aws:appmesh/mesh:Mesh":                                        {"name", 255, false},
@@ -355,6 +356,8 @@ func awsOutputs(typ, id, region string, in resource.PropertyMap) resource.Proper
 		}
 	case "aws:rds/subnetGroup:SubnetGroup":
 		set("arn", arn("rds", "subgrp:"+str("name")))
+	case "aws:rds/parameterGroup:ParameterGroup":
+		set("arn", arn("rds", "pg:"+str("name")))
 	case "aws:iam/role:Role":
 		set("arn", fmt.Sprintf("arn:aws:iam::%s:role/%s", Account, str("name")))
 		set("uniqueId", "AROA"+strings.ToUpper(uniq))

@@ -139,6 +139,16 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 		changes := res.Changes()
 		assertUntouched(t, changes, "meshtrace:network:Network", "meshtrace:database:Database")
 		assertChanges(t, changes, "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Service")
+		// What tracing may touch: the tasks (their sidecars), the services that run them, the
+		// tracing component's own resources and the task roles' policies.
+		for _, c := range changes {
+			switch {
+			case c.Type == "aws:ecs/taskDefinition:TaskDefinition", c.Type == "aws:ecs/service:Service",
+				c.Type == "aws:iam/rolePolicy:RolePolicy", under(c.URN, "meshtrace:xray:Tracing"):
+			default:
+				t.Errorf("%s %s: not something tracing is made of", c.Op, c.URN)
+			}
+		}
 	})
 
 	t.Run("meshMode change leaves the database and the VPC alone", func(t *testing.T) {
@@ -233,13 +243,18 @@ func assertRefused(t *testing.T, what string, res Result, verb string, urn resou
 func assertUntouched(t *testing.T, changes []Step, componentTypes ...string) {
 	t.Helper()
 	for _, c := range changes {
-		qt := string(c.URN.QualifiedType())
 		for _, ct := range componentTypes {
-			if qt == ct || strings.HasPrefix(qt, ct+"$") {
+			if under(c.URN, ct) {
 				t.Errorf("%s %s (under %s)", c.Op, c.URN, ct)
 			}
 		}
 	}
+}
+
+// under reports whether urn is a component of this type or a resource inside one.
+func under(urn resource.URN, componentType string) bool {
+	qt := string(urn.QualifiedType())
+	return qt == componentType || strings.HasPrefix(qt, componentType+"$")
 }
 
 // assertChanges fails unless every one of these resource types has a change.

@@ -21,7 +21,8 @@ var forceNew = map[string][]string{
 		"availabilityZone", "characterSetName", "ncharCharacterSetName", "timezone", "snapshotIdentifier",
 		"restoreToPointInTime", "s3Import", "customIamInstanceProfile",
 	},
-	"aws:rds/subnetGroup:SubnetGroup": {"name", "namePrefix"},
+	"aws:rds/subnetGroup:SubnetGroup":       {"name", "namePrefix"},
+	"aws:rds/parameterGroup:ParameterGroup": {"name", "namePrefix", "family", "description"},
 
 	// EC2 and VPC (the security group's name, description and VPC cannot be changed by the API).
 	"aws:ec2/securityGroup:SecurityGroup":                       {"name", "namePrefix", "description", "vpcId"},
