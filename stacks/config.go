@@ -36,8 +36,11 @@ const (
 type Config struct {
 	Environment string // "dev" or "prod"; default: "prod" for a stack named prod*, else "dev"
 
-	MeshMode    string // "serviceconnect" (default) or "appmesh"
-	TracingMode string // "xray-daemon" (default) or "adot"
+	MeshMode string // "serviceconnect" (default) or "appmesh"
+	// AllowDiscontinuedAppMesh acknowledges that App Mesh was discontinued on 2026-09-30;
+	// meshMode appmesh is refused without it.
+	AllowDiscontinuedAppMesh bool
+	TracingMode              string // "xray-daemon" (default) or "adot"
 
 	VpcCidr          string // default 10.0.0.0/16; prefix /16 to /24
 	NatGateways      string // "single" (dev) or "onePerAz" (prod)
@@ -102,6 +105,9 @@ var keys = []key{
 	}},
 	{"meshMode", MeshServiceConnect, MeshServiceConnect, "serviceconnect | appmesh", func(c *Config, v string) error {
 		return oneOf(&c.MeshMode, v, MeshServiceConnect, MeshAppMesh)
+	}},
+	{"allowDiscontinuedAppMesh", "false", "false", "true | false (true: acknowledge that meshMode appmesh cannot deploy since 2026-09-30)", func(c *Config, v string) error {
+		return boolean(&c.AllowDiscontinuedAppMesh, v)
 	}},
 	{"tracingMode", TracingXRayDaemon, TracingXRayDaemon, "xray-daemon | adot", func(c *Config, v string) error {
 		return oneOf(&c.TracingMode, v, TracingXRayDaemon, TracingADOT)
@@ -194,7 +200,8 @@ var keys = []key{
 	}},
 	{"samplingFixedRate", "0.05", "0.05", "a number from 0 to 1", func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f > 1 {
+		// Written so that NaN (every comparison with it is false) is refused too.
+		if err != nil || !(f >= 0 && f <= 1) {
 			return errors.New("is not a number from 0 to 1")
 		}
 		c.SamplingFixedRate = f
@@ -283,6 +290,12 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 	if mem, ok := fargateMemory[c.Products.Cpu]; ok && c.Products.Memory != 0 && !slices.Contains(mem, c.Products.Memory) {
 		problems = append(problems, fmt.Sprintf("%s:taskMemory = %d is not a Fargate size for %s:taskCpu = %d; allowed: %s",
 			Namespace, c.Products.Memory, Namespace, c.Products.Cpu, joinInts(mem)))
+	}
+	if c.MeshMode == MeshAppMesh && !c.AllowDiscontinuedAppMesh {
+		problems = append(problems, fmt.Sprintf("%s:meshMode = %q: AWS App Mesh was discontinued on 2026-09-30; "+
+			"`pulumi up` would create half a stack and then fail when it creates the mesh. Use %q (ECS Service Connect, "+
+			"the successor), or set %s:allowDiscontinuedAppMesh: true if you know what you are doing (an account that "+
+			"still has App Mesh access, or previews and tests only)", Namespace, MeshAppMesh, MeshServiceConnect, Namespace))
 	}
 	sort.Strings(problems)
 	if len(problems) > 0 {
@@ -402,9 +415,14 @@ func AllModes() []Modes {
 	return out
 }
 
-// Overrides is the stack config that selects these modes.
+// Overrides is the stack config that selects these modes (App Mesh with its
+// acknowledgement, which tests and previews of that mode need).
 func (m Modes) Overrides() map[string]string {
-	return map[string]string{Namespace + ":meshMode": m.Mesh, Namespace + ":tracingMode": m.Tracing}
+	o := map[string]string{Namespace + ":meshMode": m.Mesh, Namespace + ":tracingMode": m.Tracing}
+	if m.Mesh == MeshAppMesh {
+		o[Namespace+":allowDiscontinuedAppMesh"] = "true"
+	}
+	return o
 }
 
 // String names the combination, e.g. serviceconnect-xray-daemon.

@@ -77,6 +77,8 @@ func TestConfigAcceptsGoodValues(t *testing.T) {
 		"paymentsImage":         "ghcr.io/acme/payments@sha256:" + strings.Repeat("a", 64),
 		"samplingFixedRate":     "1",
 		"samplingReservoir":     "0",
+		// appmesh is accepted with the acknowledgement.
+		"allowDiscontinuedAppMesh": "true",
 	}
 	c, err := Parse("dev", good)
 	if err != nil {
@@ -131,6 +133,9 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"paymentsImage", "payments", "image URI"},
 		{"samplingFixedRate", "1.5", "0 to 1"},
 		{"samplingFixedRate", "-0.1", "0 to 1"},
+		{"samplingFixedRate", "NaN", "0 to 1"},
+		{"samplingFixedRate", "+Inf", "0 to 1"},
+		{"allowDiscontinuedAppMesh", "yes please", "true | false"},
 		{"samplingReservoir", "-1", "0 to 100000"},
 	}
 	for _, c := range cases {
@@ -193,5 +198,36 @@ func TestStackFilesAreValid(t *testing.T) {
 		if _, err := runStackErr(stack, nil); err != nil {
 			t.Errorf("Pulumi.%s.yaml: %v", stack, err)
 		}
+	}
+}
+
+// App Mesh cannot deploy since its discontinuation: the mode is refused before anything is
+// declared unless the config acknowledges it, and the message says why and what to do.
+func TestAppMeshIsRefusedWithoutTheAcknowledgement(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		_, err := Parse(stack, map[string]string{"meshMode": "appmesh"})
+		if err == nil {
+			t.Fatalf("%s: appmesh accepted without meshtrace:allowDiscontinuedAppMesh", stack)
+		}
+		for _, want := range []string{"meshtrace:meshMode", "discontinued on 2026-09-30", "half a stack", "meshtrace:allowDiscontinuedAppMesh: true", `"serviceconnect"`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: message lacks %q: %v", stack, want, err)
+			}
+		}
+		if _, err := Parse(stack, map[string]string{"meshMode": "appmesh", "allowDiscontinuedAppMesh": "false"}); err == nil {
+			t.Errorf("%s: appmesh accepted with allowDiscontinuedAppMesh false", stack)
+		}
+		c, err := Parse(stack, map[string]string{"meshMode": "appmesh", "allowDiscontinuedAppMesh": "true"})
+		if err != nil || c.MeshMode != MeshAppMesh {
+			t.Errorf("%s: appmesh with the acknowledgement: %v", stack, err)
+		}
+	}
+	// Under the mocks, too: the program declares nothing.
+	m, err := runStackErr("dev", map[string]string{Namespace + ":meshMode": MeshAppMesh})
+	if err == nil || !strings.Contains(err.Error(), "discontinued") {
+		t.Errorf("the program ran with appmesh and no acknowledgement: %v", err)
+	}
+	if n := len(m.Resources()); n != 0 {
+		t.Errorf("%d resources declared before the refusal", n)
 	}
 }

@@ -77,9 +77,12 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 		MultiAZ:             cfg.Database.MultiAZ,
 		BackupRetentionDays: cfg.Database.BackupRetentionDays,
 		DeletionProtection:  cfg.Database.DeletionProtection,
-		DbName:              cfg.Database.Name,
-		Username:            cfg.Database.Username,
-		Tags:                tags,
+		// The data is protected in Pulumi as it is in AWS: a replacement or a destroy needs an
+		// explicit step first (docs/operating.md).
+		Protect:  cfg.Database.DeletionProtection,
+		DbName:   cfg.Database.Name,
+		Username: cfg.Database.Username,
+		Tags:     tags,
 	})
 	if err != nil {
 		return nil, err
@@ -132,6 +135,7 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 
 	productsArgs := common(cfg.Products, ProductsName)
 	productsArgs.Public = true
+	productsArgs.ClientOnly = true // reached through its load balancer only
 	productsArgs.PublicSubnetIds = net.PublicSubnetIds
 	productsArgs.Backends = []*services.Service{payments}
 	productsArgs.SecurityGroupIds = []pulumi.StringInput{db.ClientSecurityGroupId}

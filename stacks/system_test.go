@@ -335,7 +335,11 @@ func TestProductsCallsPaymentsThroughTheMesh(t *testing.T) {
 			if products["PAYMENT_ENDPOINT"] != "http://payments:8080" {
 				t.Errorf("PAYMENT_ENDPOINT %q", products["PAYMENT_ENDPOINT"])
 			}
-			for _, name := range []string{ProductsName, PaymentsName} {
+			// products is reached through its load balancer only: a client of the mesh.
+			if sc := s.get(t, tECSService, ProductsName)["serviceConnectConfiguration"].(map[string]any); sc["enabled"] != true || sc["services"] != nil {
+				t.Errorf("products should join Service Connect as a client only: %v", sc)
+			}
+			for _, name := range []string{PaymentsName} {
 				sc := s.get(t, tECSService, name)["serviceConnectConfiguration"].(map[string]any)
 				svc := sc["services"].([]any)[0].(map[string]any)
 				alias := svc["clientAlias"].([]any)[0].(map[string]any)

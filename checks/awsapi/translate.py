@@ -702,6 +702,22 @@ def create_db_subnet_group(r, graph):
     return [make("rds", "CreateDBSubnetGroup", params, r, {"name", "description", "subnetIds", "tags"})]
 
 
+def create_db_parameter_group(r, graph):
+    name = physical_name(r)
+    params = {"DBParameterGroupName": name, **pick(r.inputs, {"family": "DBParameterGroupFamily", "description": "Description"})}
+    if "tags" in r.inputs:
+        params["Tags"] = tag_list(r.inputs["tags"], "Key", "Value")
+    calls = [make("rds", "CreateDBParameterGroup", params, r, {"name", "family", "description", "tags", "parameters"})]
+    if r.inputs.get("parameters"):
+        # The provider sets parameters with a second call; "immediate" is its default apply method.
+        parameters = [
+            {"ParameterName": p["name"], "ParameterValue": p["value"], "ApplyMethod": p.get("applyMethod", "immediate")}
+            for p in r.inputs["parameters"]
+        ]
+        calls.append(Call("rds", "ModifyDBParameterGroup", {"DBParameterGroupName": name, "Parameters": parameters}, r))
+    return calls
+
+
 DB_INSTANCE_FIELDS = {
     "identifier": "DBInstanceIdentifier",
     "allocatedStorage": "AllocatedStorage",
@@ -775,6 +791,7 @@ TRANSLATORS = {
     "aws:lb/loadBalancer:LoadBalancer": create_load_balancer,
     "aws:lb/listener:Listener": create_listener,
     "aws:rds/subnetGroup:SubnetGroup": create_db_subnet_group,
+    "aws:rds/parameterGroup:ParameterGroup": create_db_parameter_group,
     "aws:rds/instance:Instance": create_db_instance,
     "aws:ecs/cluster:Cluster": create_cluster,
     "aws:ecs/taskDefinition:TaskDefinition": register_task_definition,

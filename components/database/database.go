@@ -4,8 +4,13 @@
 package database
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -36,6 +41,10 @@ type DatabaseArgs struct {
 	BackupRetentionDays int
 	// DeletionProtection refuses deletion and takes a final snapshot on destroy. Default false.
 	DeletionProtection bool
+	// Protect declares the instance with Pulumi's protect: neither a replacement nor
+	// `pulumi destroy` can delete it until `pulumi state unprotect` (see docs/operating.md).
+	// Default false; stacks sets it in prod.
+	Protect bool
 	// DbName is the database created at launch. Default DataWarehouseX.
 	DbName string
 	// Username is the master user. Default meshtrace.
@@ -48,11 +57,14 @@ type DatabaseArgs struct {
 type Database struct {
 	pulumi.ResourceState
 
-	Address         pulumi.StringOutput `pulumi:"address"`
-	Port            pulumi.IntOutput    `pulumi:"port"`
-	DbName          pulumi.StringOutput `pulumi:"dbName"`
-	Username        pulumi.StringOutput `pulumi:"username"`
-	SecretArn       pulumi.StringOutput `pulumi:"secretArn"` // JSON {"username","password"} kept by RDS
+	Address   pulumi.StringOutput `pulumi:"address"`
+	Port      pulumi.IntOutput    `pulumi:"port"`
+	DbName    pulumi.StringOutput `pulumi:"dbName"`
+	Username  pulumi.StringOutput `pulumi:"username"`
+	SecretArn pulumi.StringOutput `pulumi:"secretArn"` // JSON {"username","password"} kept by RDS: the master's, for migrations only
+	// ResourceId is the instance's dbi resource id, which IAM database authentication
+	// policies name (see ConnectArn).
+	ResourceId      pulumi.StringOutput `pulumi:"resourceId"`
 	SecurityGroupId pulumi.StringOutput `pulumi:"securityGroupId"`
 	// ClientSecurityGroupId is a security group to attach to whatever should reach the
 	// database: the database admits it, and it may open connections to 5432 only.
@@ -112,19 +124,34 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	if err := sgrule.AllowTCP(ctx, name+"-clients", clients.ID(), sg.ID(), PostgresPort, "PostgreSQL clients of "+name, parent); err != nil {
+	if _, err := sgrule.AllowTCP(ctx, name+"-clients", clients.ID(), sg.ID(), PostgresPort, "PostgreSQL clients of "+name, parent); err != nil {
 		return nil, err
 	}
 	for i, client := range a.AllowedSecurityGroupIds {
-		if err := sgrule.AdmitTCP(ctx, fmt.Sprintf("%s-from-client-%d", name, i), client, sg.ID(), PostgresPort,
+		if _, err := sgrule.AdmitTCP(ctx, fmt.Sprintf("%s-from-client-%d", name, i), client, sg.ID(), PostgresPort,
 			"PostgreSQL from an allowed client", parent); err != nil {
 			return nil, err
 		}
 	}
 
+	// TLS only: the server refuses connections without it.
+	params, err := rds.NewParameterGroup(ctx, name, &rds.ParameterGroupArgs{
+		Family:      pulumi.String(ParameterGroupFamily(a.EngineVersion)),
+		Description: pulumi.String("PostgreSQL settings of " + name + ": TLS required"),
+		Parameters: rds.ParameterGroupParameterArray{
+			rds.ParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
+		},
+		Tags: a.Tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
 	instanceArgs := &rds.InstanceArgs{
+		// A fixed identifier reads well in the console; deleteBeforeReplace below lets a
+		// replacement reuse it instead of failing with DBInstanceAlreadyExists.
 		Identifier:          pulumi.String(name),
-		Engine:              pulumi.String("postgres"),
+		Engine:              pulumi.String(engine),
 		EngineVersion:       pulumi.String(a.EngineVersion),
 		InstanceClass:       pulumi.String(a.InstanceClass),
 		AllocatedStorage:    pulumi.Int(a.AllocatedStorageGb),
@@ -134,24 +161,30 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		DbName:              pulumi.String(a.DbName),
 		Username:            pulumi.String(a.Username),
 		// RDS generates the password and keeps it in Secrets Manager.
-		ManageMasterUserPassword:     pulumi.Bool(true),
-		Port:                         pulumi.Int(PostgresPort),
-		DbSubnetGroupName:            subnets.Name,
-		VpcSecurityGroupIds:          pulumi.StringArray{sg.ID()},
-		PubliclyAccessible:           pulumi.Bool(false),
-		MultiAz:                      pulumi.Bool(a.MultiAZ),
-		BackupRetentionPeriod:        pulumi.Int(a.BackupRetentionDays),
-		DeletionProtection:           pulumi.Bool(a.DeletionProtection),
-		SkipFinalSnapshot:            pulumi.Bool(!a.DeletionProtection),
-		CopyTagsToSnapshot:           pulumi.Bool(true),
-		AutoMinorVersionUpgrade:      pulumi.Bool(true),
-		EnabledCloudwatchLogsExports: pulumi.StringArray{pulumi.String("postgresql")},
-		Tags:                         a.Tags,
+		ManageMasterUserPassword: pulumi.Bool(true),
+		// The app signs in with short-lived IAM tokens instead of a password.
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		ParameterGroupName:               params.Name,
+		Port:                             pulumi.Int(PostgresPort),
+		DbSubnetGroupName:                subnets.Name,
+		VpcSecurityGroupIds:              pulumi.StringArray{sg.ID()},
+		PubliclyAccessible:               pulumi.Bool(false),
+		MultiAz:                          pulumi.Bool(a.MultiAZ),
+		BackupRetentionPeriod:            pulumi.Int(a.BackupRetentionDays),
+		DeletionProtection:               pulumi.Bool(a.DeletionProtection),
+		SkipFinalSnapshot:                pulumi.Bool(!a.DeletionProtection),
+		CopyTagsToSnapshot:               pulumi.Bool(true),
+		AutoMinorVersionUpgrade:          pulumi.Bool(true),
+		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
+		Tags:                             a.Tags,
 	}
 	if a.DeletionProtection {
-		instanceArgs.FinalSnapshotIdentifier = pulumi.String(name + "-final")
+		instanceArgs.FinalSnapshotIdentifier = pulumi.String(FinalSnapshotIdentifier(name, instanceGeneration{
+			Engine: engine, DbName: a.DbName, Username: a.Username, StorageEncrypted: true,
+		}))
 	}
-	instance, err := rds.NewInstance(ctx, name, instanceArgs, parent)
+	instance, err := rds.NewInstance(ctx, name, instanceArgs, parent,
+		pulumi.DeleteBeforeReplace(true), pulumi.Protect(a.Protect))
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +193,8 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	d.Port = instance.Port
 	d.DbName = pulumi.String(a.DbName).ToStringOutput()
 	d.Username = pulumi.String(a.Username).ToStringOutput()
-	d.SecretArn = instance.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	d.SecretArn = instance.MasterUserSecrets.ApplyT(masterSecretArn).(pulumi.StringOutput)
+	d.ResourceId = instance.ResourceId
 	d.SecurityGroupId = sg.ID().ToStringOutput()
 	d.ClientSecurityGroupId = clients.ID().ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
@@ -169,10 +203,63 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		"dbName":                d.DbName,
 		"username":              d.Username,
 		"secretArn":             d.SecretArn,
+		"resourceId":            d.ResourceId,
 		"securityGroupId":       d.SecurityGroupId,
 		"clientSecurityGroupId": d.ClientSecurityGroupId,
 	}); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// engine is the RDS engine of every instance declared here.
+const engine = "postgres"
+
+// ParameterGroupFamily is the RDS parameter group family of a PostgreSQL version
+// ("16" or "16.4" -> "postgres16").
+func ParameterGroupFamily(engineVersion string) string {
+	major, _, _ := strings.Cut(engineVersion, ".")
+	return engine + major
+}
+
+// instanceGeneration holds the instance inputs whose change makes AWS replace the
+// instance (ForceNew in the Terraform AWS provider's aws_db_instance schema, which
+// pulumi-aws wraps: engine, db_name, username, storage_encrypted; identifier is fixed).
+type instanceGeneration struct {
+	Engine, DbName, Username string
+	StorageEncrypted         bool
+}
+
+// FinalSnapshotIdentifier names the snapshot RDS takes when it deletes the instance. It is a
+// pure function of the instance's name and of the inputs that force a replacement, so it is
+// the same in every preview (no perpetual diff) and differs for each instance that replaces
+// another (whose deletion snapshot keeps the old name): no DBSnapshotAlreadyExists. A
+// time stamp would do the latter but change in every preview.
+func FinalSnapshotIdentifier(name string, g instanceGeneration) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%s|%s|%t", name, g.Engine, g.DbName, g.Username, g.StorageEncrypted)))
+	return name + "-final-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// masterSecretArn is the ARN of the secret RDS keeps the master password in. RDS
+// reports it once the instance manages its password; an empty list is an error worth
+// reading, not a panic.
+func masterSecretArn(secrets []rds.InstanceMasterUserSecret) (string, error) {
+	if len(secrets) == 0 || secrets[0].SecretArn == nil || *secrets[0].SecretArn == "" {
+		return "", errors.New("RDS reported no master user secret: is manageMasterUserPassword on for this instance?")
+	}
+	return *secrets[0].SecretArn, nil
+}
+
+// ConnectArn is the resource of the rds-db:connect permission that lets a database user
+// sign in with IAM database authentication to this instance, and nothing else.
+func (d *Database) ConnectArn(ctx *pulumi.Context, user string) (pulumi.StringOutput, error) {
+	region, err := aws.GetRegion(ctx, nil, pulumi.Parent(d))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	caller, err := aws.GetCallerIdentity(ctx, nil, pulumi.Parent(d))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", region.Name, caller.AccountId, d.ResourceId, user), nil
 }

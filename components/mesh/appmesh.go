@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/servicediscovery"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
@@ -26,6 +27,11 @@ type AppMeshArgs struct {
 	PerRetryTimeoutMs int
 	// PerRequestTimeoutSeconds bounds one request on a route. Default 15.
 	PerRequestTimeoutSeconds int
+	// IdleTimeoutSeconds closes idle connections, on the route (caller's Envoy) and on the
+	// listener (the member's Envoy to its app); it must stay below the apps' own idle timeout
+	// (contract.AppIdleTimeout). Default contract.ProxyIdleTimeout (App Mesh's own default,
+	// 300 s, would reuse connections the app has already closed).
+	IdleTimeoutSeconds int
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -55,6 +61,12 @@ func NewAppMesh(ctx *pulumi.Context, name string, args *AppMeshArgs, opts ...pul
 	}
 	if a.PerRequestTimeoutSeconds == 0 {
 		a.PerRequestTimeoutSeconds = 15
+	}
+	if a.IdleTimeoutSeconds == 0 {
+		a.IdleTimeoutSeconds = int(contract.ProxyIdleTimeout.Seconds())
+	}
+	if err := checkIdleTimeout(a.IdleTimeoutSeconds); err != nil {
+		return nil, fmt.Errorf("app mesh %s: IdleTimeoutSeconds: %w", name, err)
 	}
 	m := &AppMesh{name: name, args: a}
 	if err := ctx.RegisterComponentResource("meshtrace:mesh:AppMesh", name, m, opts...); err != nil {
@@ -136,6 +148,11 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 						TimeoutMillis:      pulumi.Int(2000),
 						IntervalMillis:     pulumi.Int(5000),
 					},
+					Timeout: appmesh.VirtualNodeSpecListenerTimeoutArgs{
+						Http: appmesh.VirtualNodeSpecListenerTimeoutHttpArgs{
+							Idle: appmesh.VirtualNodeSpecListenerTimeoutHttpIdleArgs{Unit: pulumi.String("s"), Value: pulumi.Int(m.args.IdleTimeoutSeconds)},
+						},
+					},
 				},
 			},
 			ServiceDiscovery: appmesh.VirtualNodeSpecServiceDiscoveryArgs{
@@ -191,6 +208,7 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 				},
 				Timeout: appmesh.RouteSpecHttpRouteTimeoutArgs{
 					PerRequest: appmesh.RouteSpecHttpRouteTimeoutPerRequestArgs{Unit: pulumi.String("s"), Value: pulumi.Int(m.args.PerRequestTimeoutSeconds)},
+					Idle:       appmesh.RouteSpecHttpRouteTimeoutIdleArgs{Unit: pulumi.String("s"), Value: pulumi.Int(m.args.IdleTimeoutSeconds)},
 				},
 			},
 		},
@@ -225,10 +243,11 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 	}).(pulumi.AnyOutput)
 
 	return &Membership{
-		Name:     name,
-		Port:     member.Port,
-		Endpoint: pulumi.Sprintf("http://%s:%d", service.Name, member.Port),
-		Task:     task,
+		Name:       name,
+		Port:       member.Port,
+		ClientOnly: member.ClientOnly,
+		Endpoint:   pulumi.Sprintf("http://%s:%d", service.Name, member.Port),
+		Task:       task,
 		ServiceRegistries: ecs.ServiceServiceRegistriesArgs{
 			RegistryArn: discovery.Arn,
 		},

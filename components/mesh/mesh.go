@@ -11,9 +11,12 @@
 package mesh
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
@@ -46,6 +49,10 @@ type Member struct {
 	HealthCheckPath string
 	// Backends are the memberships of the services this one calls.
 	Backends []*Membership
+	// ClientOnly joins as a caller only: nothing in the mesh calls this service (e.g. one
+	// reached only through its load balancer), so it registers no endpoint. Service Connect
+	// then runs no inbound listener for it; App Mesh still declares its virtual service.
+	ClientOnly bool
 	// DirectEgressPorts are ports the app reaches outside the mesh (e.g. 5432 for
 	// PostgreSQL); a mesh that intercepts egress lets them through.
 	DirectEgressPorts []int
@@ -59,7 +66,10 @@ type Membership struct {
 	// Name and Port of the member, for its clients.
 	Name string
 	Port int
-	// Endpoint is the base URL clients in the mesh use, e.g. http://payments:8080.
+	// ClientOnly: the member cannot be called through the mesh (Member.ClientOnly).
+	ClientOnly bool
+	// Endpoint is the base URL clients in the mesh use, e.g. http://payments:8080; empty
+	// for a ClientOnly member of Service Connect.
 	Endpoint pulumi.StringOutput
 	// Task resolves to the taskspec.Part the mesh adds to the task.
 	Task pulumi.AnyOutput
@@ -74,3 +84,13 @@ type Membership struct {
 }
 
 func staticPart(p taskspec.Part) pulumi.AnyOutput { return pulumi.Any(p) }
+
+// checkIdleTimeout holds the keep-alive rule of package contract: a proxy's idle timeout
+// (seconds) must be positive and below the app's, so the proxy closes idle connections first.
+func checkIdleTimeout(seconds int) error {
+	app := int(contract.AppIdleTimeout.Seconds())
+	if seconds <= 0 || seconds >= app {
+		return fmt.Errorf("%d s must be from 1 to %d s, below the apps' own idle timeout (%d s), or the proxy reuses connections the app has closed", seconds, app-1, app)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
@@ -16,7 +17,9 @@ type ServiceConnectArgs struct {
 	NamespaceArn pulumi.StringInput
 	// PerRequestTimeoutSeconds bounds one request through the proxy. Default 15.
 	PerRequestTimeoutSeconds int
-	// IdleTimeoutSeconds closes idle connections. Default 300.
+	// IdleTimeoutSeconds closes idle connections; it must stay below the apps' own idle
+	// timeout (contract.AppIdleTimeout). Default contract.ProxyIdleTimeout (ECS's own default,
+	// 300 s, would reuse connections the app has already closed).
 	IdleTimeoutSeconds int
 }
 
@@ -40,7 +43,10 @@ func NewServiceConnect(ctx *pulumi.Context, name string, args *ServiceConnectArg
 		a.PerRequestTimeoutSeconds = 15
 	}
 	if a.IdleTimeoutSeconds == 0 {
-		a.IdleTimeoutSeconds = 300
+		a.IdleTimeoutSeconds = int(contract.ProxyIdleTimeout.Seconds())
+	}
+	if err := checkIdleTimeout(a.IdleTimeoutSeconds); err != nil {
+		return nil, fmt.Errorf("service connect %s: IdleTimeoutSeconds: %w", name, err)
 	}
 	m := &ServiceConnect{args: a}
 	if err := ctx.RegisterComponentResource("meshtrace:mesh:ServiceConnect", name, m, opts...); err != nil {
@@ -56,8 +62,9 @@ func NewServiceConnect(ctx *pulumi.Context, name string, args *ServiceConnectArg
 // ProxyIgnoredUID: Service Connect does not intercept a task's egress.
 func (m *ServiceConnect) ProxyIgnoredUID() string { return "" }
 
-// Join makes the service discoverable as <name>:<port> and a client of the namespace.
-// No resources: ECS creates the Cloud Map service and runs the proxy.
+// Join makes the service a client of the namespace and, unless it is ClientOnly,
+// discoverable as <name>:<port>. No resources: ECS creates the Cloud Map service and runs
+// the proxy.
 func (m *ServiceConnect) Join(ctx *pulumi.Context, member Member, opts ...pulumi.ResourceOption) (*Membership, error) {
 	if member.Name == "" || member.Port == 0 {
 		return nil, fmt.Errorf("service connect: a member needs Name and Port")
@@ -65,7 +72,9 @@ func (m *ServiceConnect) Join(ctx *pulumi.Context, member Member, opts ...pulumi
 	cfg := ecs.ServiceServiceConnectConfigurationArgs{
 		Enabled:   pulumi.Bool(true),
 		Namespace: m.args.NamespaceArn,
-		Services: ecs.ServiceServiceConnectConfigurationServiceArray{
+	}
+	if !member.ClientOnly {
+		cfg.Services = ecs.ServiceServiceConnectConfigurationServiceArray{
 			ecs.ServiceServiceConnectConfigurationServiceArgs{
 				PortName:      pulumi.String(PortName),
 				DiscoveryName: pulumi.String(member.Name),
@@ -80,7 +89,7 @@ func (m *ServiceConnect) Join(ctx *pulumi.Context, member Member, opts ...pulumi
 					IdleTimeoutSeconds:       pulumi.Int(m.args.IdleTimeoutSeconds),
 				},
 			},
-		},
+		}
 	}
 	if member.LogGroupName != nil {
 		cfg.LogConfiguration = ecs.ServiceServiceConnectConfigurationLogConfigurationArgs{
@@ -92,10 +101,14 @@ func (m *ServiceConnect) Join(ctx *pulumi.Context, member Member, opts ...pulumi
 			},
 		}
 	}
-	endpoint := fmt.Sprintf("http://%s:%d", member.Name, member.Port)
+	endpoint := ""
+	if !member.ClientOnly {
+		endpoint = fmt.Sprintf("http://%s:%d", member.Name, member.Port)
+	}
 	return &Membership{
 		Name:           member.Name,
 		Port:           member.Port,
+		ClientOnly:     member.ClientOnly,
 		Endpoint:       pulumi.String(endpoint).ToStringOutput(),
 		Task:           staticPart(taskspec.Part{}),
 		ServiceConnect: cfg,

@@ -19,8 +19,18 @@ type appSpec struct {
 	Port        int
 	Environment map[string]string
 	Secrets     map[string]string // env name -> valueFrom
+	HealthCheck *taskspec.HealthCheck
+	Init        *initSpec
 	LogGroup    string
 	Region      string
+}
+
+// initSpec is the init container, resolved to plain values; it runs the app's image.
+type initSpec struct {
+	Name        string
+	Command     []string
+	Environment map[string]string
+	Secrets     map[string]string
 }
 
 // assembleContainers builds the task's container definitions: the app container with
@@ -47,9 +57,25 @@ func assembleContainers(app appSpec, part taskspec.Part) ([]taskspec.ContainerDe
 		Environment:            sortedPairs(env),
 		Secrets:                sortedSecrets(app.Secrets),
 		DependsOn:              part.AppDependsOn,
+		HealthCheck:            app.HealthCheck,
 		ReadonlyRootFilesystem: taskspec.Bool(true), // the services write nothing to disk
 	}
-	containers := append([]taskspec.ContainerDefinition{appContainer}, part.Sidecars...)
+	containers := []taskspec.ContainerDefinition{appContainer}
+	if app.Init != nil {
+		// Not essential: it exits when done. The app starts only after it exited 0.
+		containers = append(containers, taskspec.ContainerDefinition{
+			Name:                   app.Init.Name,
+			Image:                  app.Image,
+			Essential:              taskspec.Bool(false),
+			Command:                app.Init.Command,
+			Environment:            sortedPairs(app.Init.Environment),
+			Secrets:                sortedSecrets(app.Init.Secrets),
+			ReadonlyRootFilesystem: taskspec.Bool(true),
+		})
+		containers[0].DependsOn = append(append([]taskspec.ContainerDependency{}, part.AppDependsOn...),
+			taskspec.ContainerDependency{ContainerName: app.Init.Name, Condition: taskspec.ConditionSuccess})
+	}
+	containers = append(containers, part.Sidecars...)
 	names := map[string]bool{}
 	for i := range containers {
 		c := &containers[i]
@@ -61,7 +87,7 @@ func assembleContainers(app appSpec, part taskspec.Part) ([]taskspec.ContainerDe
 			c.LogConfiguration = taskspec.AWSLogs(app.LogGroup, app.Region, c.Name)
 		}
 	}
-	for _, d := range appContainer.DependsOn {
+	for _, d := range containers[0].DependsOn {
 		if !names[d.ContainerName] {
 			return nil, fmt.Errorf("the app depends on container %q, which no part adds", d.ContainerName)
 		}

@@ -22,6 +22,8 @@ type roleInputs struct {
 type roles struct {
 	task      *iam.Role
 	execution *iam.Role
+	// policies are the roles' inline policies: a task must not start before they exist.
+	policies []pulumi.Resource
 }
 
 // declareRoles declares the task role (what the app and its sidecars may do) and the
@@ -41,10 +43,11 @@ func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs
 	taskPolicy := in.part.ApplyT(func(v any) string {
 		return taskPolicyDocument(v.(taskspec.Part).TaskRoleStatements).JSON()
 	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
+	taskRolePolicy, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
 		Role:   task.ID(),
 		Policy: taskPolicy,
-	}, opts...); err != nil {
+	}, opts...)
+	if err != nil {
 		return nil, err
 	}
 
@@ -56,20 +59,26 @@ func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs
 	if err != nil {
 		return nil, err
 	}
+	// ECS reads the secrets of every container in the task, the init container's too.
+	secrets := a.Secrets
+	if a.Init != nil {
+		secrets = append(append([]SecretEnv{}, secrets...), a.Init.Secrets...)
+	}
 	secretArns := pulumi.StringArray{}
-	for _, s := range a.Secrets {
+	for _, s := range secrets {
 		secretArns = append(secretArns, s.SecretArn)
 	}
 	execPolicy := pulumi.All(in.logGroupArn, in.repositoryArn, secretArns).ApplyT(func(v []any) string {
 		return executionPolicyDocument(v[0].(string), v[1].(string), v[2].([]string)).JSON()
 	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
+	executionRolePolicy, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
 		Role:   execution.ID(),
 		Policy: execPolicy,
-	}, opts...); err != nil {
+	}, opts...)
+	if err != nil {
 		return nil, err
 	}
-	return &roles{task: task, execution: execution}, nil
+	return &roles{task: task, execution: execution, policies: []pulumi.Resource{taskRolePolicy, executionRolePolicy}}, nil
 }
 
 // taskPolicyDocument holds the statements the parts and the app asked for. An empty

@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/sgrule"
 )
 
@@ -24,6 +25,8 @@ type serviceNetwork struct {
 	loadBalancer       *lb.LoadBalancer
 	targetGroup        *lb.TargetGroup
 	listener           *lb.Listener
+	// rules are every security-group rule declared here: tasks must not start before them.
+	rules []pulumi.Resource
 }
 
 // declareNetwork declares the tasks' security group and its rules: HTTPS out, the
@@ -42,21 +45,25 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 	for _, extra := range a.SecurityGroupIds {
 		n.taskSecurityGroups = append(n.taskSecurityGroups, extra)
 	}
-	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-https-out", &vpc.SecurityGroupEgressRuleArgs{
+	httpsOut, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-https-out", &vpc.SecurityGroupEgressRuleArgs{
 		SecurityGroupId: sg.ID(),
 		CidrIpv4:        pulumi.String("0.0.0.0/0"),
 		IpProtocol:      pulumi.String("tcp"),
 		FromPort:        pulumi.Int(httpsPort),
 		ToPort:          pulumi.Int(httpsPort),
 		Description:     pulumi.String("AWS APIs, ECR and the mesh control plane"),
-	}, opts...); err != nil {
+	}, opts...)
+	if err != nil {
 		return nil, err
 	}
+	n.rules = append(n.rules, httpsOut)
 	for _, b := range a.Backends {
-		if err := sgrule.AllowTCP(ctx, fmt.Sprintf("%s-to-%s", name, b.Membership.Name), sg.ID(), b.SecurityGroupId, b.Port,
-			fmt.Sprintf("%s calls %s", name, b.Membership.Name), opts...); err != nil {
+		rules, err := sgrule.AllowTCP(ctx, fmt.Sprintf("%s-to-%s", name, b.Membership.Name), sg.ID(), b.SecurityGroupId, b.Port,
+			fmt.Sprintf("%s calls %s", name, b.Membership.Name), opts...)
+		if err != nil {
 			return nil, err
 		}
+		n.rules = append(n.rules, rules...)
 	}
 	if !a.Public {
 		return n, nil
@@ -70,26 +77,31 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-alb-http-in", &vpc.SecurityGroupIngressRuleArgs{
+	httpIn, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-alb-http-in", &vpc.SecurityGroupIngressRuleArgs{
 		SecurityGroupId: albSG.ID(),
 		CidrIpv4:        pulumi.String("0.0.0.0/0"),
 		IpProtocol:      pulumi.String("tcp"),
 		FromPort:        pulumi.Int(listenerPort),
 		ToPort:          pulumi.Int(listenerPort),
 		Description:     pulumi.String("HTTP from the internet"),
-	}, opts...); err != nil {
+	}, opts...)
+	if err != nil {
 		return nil, err
 	}
-	if err := sgrule.AllowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), sg.ID(), a.Port, "load balancer to "+name, opts...); err != nil {
+	albToTasks, err := sgrule.AllowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), sg.ID(), a.Port, "load balancer to "+name, opts...)
+	if err != nil {
 		return nil, err
 	}
+	n.rules = append(append(n.rules, httpIn), albToTasks...)
 	n.loadBalancer, err = lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
 		LoadBalancerType:        pulumi.String("application"),
 		Internal:                pulumi.Bool(false),
 		Subnets:                 a.PublicSubnetIds,
 		SecurityGroups:          pulumi.StringArray{albSG.ID()},
 		DropInvalidHeaderFields: pulumi.Bool(true),
-		Tags:                    a.Tags,
+		// Below the app's keep-alive timeout: the load balancer closes idle connections first.
+		IdleTimeout: pulumi.Int(int(contract.ProxyIdleTimeout.Seconds())),
+		Tags:        a.Tags,
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -101,7 +113,7 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 		Protocol:            pulumi.String("HTTP"),
 		DeregistrationDelay: pulumi.Int(30),
 		HealthCheck: lb.TargetGroupHealthCheckArgs{
-			Path:               pulumi.String(a.HealthCheckPath),
+			Path:               pulumi.String(a.ReadinessPath),
 			Matcher:            pulumi.String("200"),
 			Interval:           pulumi.Int(15),
 			Timeout:            pulumi.Int(5),

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
@@ -41,6 +42,19 @@ type ImageBuild struct {
 	Platform string
 }
 
+// InitContainer runs once per task, from the service's own image, before the app starts;
+// the app starts only when it exits 0 (e.g. database migrations as a step of the deploy).
+// Its environment and secrets are its own: the app container gets none of them.
+type InitContainer struct {
+	// Name of the container in the task. Default "init".
+	Name string
+	// Command is passed to the image's entrypoint, e.g. ["migrate"]. Required.
+	Command []string
+	// Environment and Secrets of the init container only.
+	Environment map[string]pulumi.StringInput
+	Secrets     []SecretEnv
+}
+
 // ServiceArgs describes a service.
 type ServiceArgs struct {
 	// ClusterArn is the ECS cluster. Required.
@@ -54,9 +68,18 @@ type ServiceArgs struct {
 	Build *ImageBuild
 	// Port is the app's HTTP port. Default 8080.
 	Port int
-	// HealthCheckPath is the app's health endpoint, used by the load balancer and the
-	// mesh. Default /healthz.
+	// HealthCheckPath is the app's liveness endpoint, used by the mesh. Default
+	// contract.LivenessPath (/healthz).
 	HealthCheckPath string
+	// ReadinessPath is what the load balancer routes on: it should answer 200 only when the
+	// app's dependencies answer. Default HealthCheckPath.
+	ReadinessPath string
+	// AppHealthCheck is the app container's ECS health check; ECS replaces a task whose
+	// essential container turns unhealthy. Images without a shell can run their own
+	// binary, e.g. ["CMD", "/products", "-healthcheck"]. Default none.
+	AppHealthCheck *taskspec.HealthCheck
+	// Init runs before the app in every task (see InitContainer). Default none.
+	Init *InitContainer
 	// Environment is the app's plain environment. Never put secrets here.
 	Environment map[string]pulumi.StringInput
 	// Secrets are filled by ECS from Secrets Manager; only these secrets are readable
@@ -74,6 +97,10 @@ type ServiceArgs struct {
 	// Backends are services this one calls: their security groups admit it on their
 	// port and the mesh routes to them.
 	Backends []*Service
+	// ClientOnly: nothing calls this service through the mesh (it is reached through its
+	// load balancer only), so it joins the mesh as a caller and serves no mesh endpoint.
+	// Default false.
+	ClientOnly bool
 	// SecurityGroupIds are attached besides the service's own (e.g. a database's
 	// client group). Default none.
 	SecurityGroupIds []pulumi.StringInput
@@ -91,6 +118,11 @@ type ServiceArgs struct {
 	// Defaults /ecs/<name> and 30.
 	LogGroupName     string
 	LogRetentionDays int
+	// WaitForSteadyState makes `pulumi up` wait until the service's tasks run and pass
+	// their health checks, and fail if they do not (a crash loop, a failed first
+	// deployment, a missing permission). Costs the time of one rollout per changed
+	// service (a few minutes). Default true.
+	WaitForSteadyState *bool
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -139,7 +171,37 @@ func (a *ServiceArgs) withDefaults(name string) (ServiceArgs, error) {
 		return d, fmt.Errorf("service %s: Port %d is not a TCP port", name, d.Port)
 	}
 	if d.HealthCheckPath == "" {
-		d.HealthCheckPath = "/healthz"
+		d.HealthCheckPath = contract.LivenessPath
+	}
+	if d.ReadinessPath == "" {
+		d.ReadinessPath = d.HealthCheckPath
+	}
+	if d.WaitForSteadyState == nil {
+		d.WaitForSteadyState = pulumi.BoolRef(true)
+	}
+	for _, b := range d.Backends {
+		if b == nil || b.Membership == nil {
+			return d, fmt.Errorf("service %s: a backend is not a declared Service", name)
+		}
+		if b.Membership.ClientOnly {
+			return d, fmt.Errorf("service %s: backend %s joined the mesh as ClientOnly and cannot be called", name, b.Membership.Name)
+		}
+	}
+	if d.Init != nil {
+		init := *d.Init
+		if len(init.Command) == 0 {
+			return d, fmt.Errorf("service %s: Init.Command is required", name)
+		}
+		if init.Name == "" {
+			init.Name = "init"
+		}
+		if init.Name == AppContainerName {
+			return d, fmt.Errorf("service %s: Init.Name %q is the app container's name", name, init.Name)
+		}
+		if err := checkSecrets(name, init.Environment, init.Secrets); err != nil {
+			return d, err
+		}
+		d.Init = &init
 	}
 	if d.Cpu == 0 {
 		d.Cpu = 256
@@ -162,15 +224,22 @@ func (a *ServiceArgs) withDefaults(name string) (ServiceArgs, error) {
 	if d.LogRetentionDays == 0 {
 		d.LogRetentionDays = 30
 	}
-	for _, s := range d.Secrets {
-		if s.Name == "" || s.SecretArn == nil {
-			return d, fmt.Errorf("service %s: every secret needs Name and SecretArn", name)
-		}
-		if _, clash := d.Environment[s.Name]; clash {
-			return d, fmt.Errorf("service %s: %s is both in Environment and in Secrets", name, s.Name)
-		}
+	if err := checkSecrets(name, d.Environment, d.Secrets); err != nil {
+		return d, err
 	}
 	return d, nil
+}
+
+func checkSecrets(service string, env map[string]pulumi.StringInput, secrets []SecretEnv) error {
+	for _, s := range secrets {
+		if s.Name == "" || s.SecretArn == nil {
+			return fmt.Errorf("service %s: every secret needs Name and SecretArn", service)
+		}
+		if _, clash := env[s.Name]; clash {
+			return fmt.Errorf("service %s: %s is both in Environment and in Secrets", service, s.Name)
+		}
+	}
+	return nil
 }
 
 // NewService declares the service. name is also its name in the mesh (the DNS name
@@ -213,6 +282,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		Port:              a.Port,
 		HealthCheckPath:   a.HealthCheckPath,
 		Backends:          backends,
+		ClientOnly:        a.ClientOnly,
 		DirectEgressPorts: a.DirectEgressPorts,
 		LogGroupName:      logGroup.Name,
 		Region:            region.Name,
@@ -239,111 +309,17 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-
-	env := pulumi.StringMap{}
-	for k, v := range a.Environment {
-		env[k] = v
-	}
-	secrets := pulumi.StringMap{}
-	for _, sec := range a.Secrets {
-		valueFrom := sec.SecretArn.ToStringOutput()
-		if sec.JSONKey != "" {
-			// ECS syntax: <secret-arn>:<json-key>:<version-stage>:<version-id>
-			valueFrom = pulumi.Sprintf("%s:%s::", sec.SecretArn, sec.JSONKey)
-		}
-		secrets[sec.Name] = valueFrom
-	}
-	containers := pulumi.All(image, logGroup.Name, env, secrets, part).ApplyT(func(v []any) (string, error) {
-		defs, err := assembleContainers(appSpec{
-			Image:       v[0].(string),
-			Port:        a.Port,
-			Environment: v[2].(map[string]string),
-			Secrets:     v[3].(map[string]string),
-			LogGroup:    v[1].(string),
-			Region:      region.Name,
-		}, v[4].(taskspec.Part))
-		if err != nil {
-			return "", fmt.Errorf("service %s: %w", name, err)
-		}
-		return containerDefinitionsJSON(defs)
-	}).(pulumi.StringOutput)
-	proxy := part.ApplyT(func(v any) *ecs.TaskDefinitionProxyConfiguration {
-		p := v.(taskspec.Part)
-		if p.ProxyConfiguration == nil {
-			return nil
-		}
-		return &ecs.TaskDefinitionProxyConfiguration{
-			Type:          &p.ProxyConfiguration.Type,
-			ContainerName: p.ProxyConfiguration.ContainerName,
-			Properties:    p.ProxyConfiguration.Properties,
-		}
-	}).(ecs.TaskDefinitionProxyConfigurationPtrOutput)
-
-	taskDef, err := ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
-		Family:                  pulumi.String(a.Family),
-		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
-		NetworkMode:             pulumi.String("awsvpc"),
-		Cpu:                     pulumi.Sprintf("%d", a.Cpu),
-		Memory:                  pulumi.Sprintf("%d", a.Memory),
-		RuntimePlatform: ecs.TaskDefinitionRuntimePlatformArgs{
-			OperatingSystemFamily: pulumi.String("LINUX"),
-			CpuArchitecture:       pulumi.String("X86_64"),
-		},
-		ExecutionRoleArn:     roles.execution.Arn,
-		TaskRoleArn:          roles.task.Arn,
-		ContainerDefinitions: containers,
-		ProxyConfiguration:   proxy,
-		Tags:                 a.Tags,
+	taskDef, err := declareTaskDefinition(ctx, name, a, taskInputs{
+		image: image, logGroup: logGroup.Name, region: region.Name, part: part, roles: roles,
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-
 	net, err := declareNetwork(ctx, name, a, parent)
 	if err != nil {
 		return nil, err
 	}
-
-	serviceArgs := &ecs.ServiceArgs{
-		Cluster:        a.ClusterArn,
-		TaskDefinition: taskDef.Arn,
-		DesiredCount:   pulumi.Int(a.DesiredCount),
-		LaunchType:     pulumi.String("FARGATE"),
-		NetworkConfiguration: ecs.ServiceNetworkConfigurationArgs{
-			Subnets:        a.SubnetIds,
-			SecurityGroups: net.taskSecurityGroups,
-			AssignPublicIp: pulumi.Bool(false),
-		},
-		DeploymentCircuitBreaker: ecs.ServiceDeploymentCircuitBreakerArgs{
-			Enable:   pulumi.Bool(true),
-			Rollback: pulumi.Bool(true),
-		},
-		DeploymentMinimumHealthyPercent: pulumi.Int(100),
-		DeploymentMaximumPercent:        pulumi.Int(200),
-		ServiceConnectConfiguration:     membership.ServiceConnect,
-		ServiceRegistries:               membership.ServiceRegistries,
-		PropagateTags:                   pulumi.String("SERVICE"),
-		EnableEcsManagedTags:            pulumi.Bool(true),
-		Tags:                            a.Tags,
-	}
-	dependsOn := append([]pulumi.Resource{}, membership.DependsOn...)
-	if net.targetGroup != nil {
-		serviceArgs.LoadBalancers = ecs.ServiceLoadBalancerArray{
-			ecs.ServiceLoadBalancerArgs{
-				TargetGroupArn: net.targetGroup.Arn,
-				ContainerName:  pulumi.String(AppContainerName),
-				ContainerPort:  pulumi.Int(a.Port),
-			},
-		}
-		// Give new tasks time to pass the ALB health check before ECS judges them.
-		serviceArgs.HealthCheckGracePeriodSeconds = pulumi.Int(60)
-		// ECS refuses a target group that no listener uses yet.
-		dependsOn = append(dependsOn, net.listener)
-	}
-	for _, b := range a.Backends {
-		dependsOn = append(dependsOn, b) // call a backend only once it exists
-	}
-	service, err := ecs.NewService(ctx, name, serviceArgs, parent, pulumi.DependsOn(dependsOn))
+	service, err := declareECSService(ctx, name, a, taskDef, membership, roles, net, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -375,4 +351,148 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 	return s, nil
+}
+
+// taskInputs are the outputs of other children that the task definition is made of.
+type taskInputs struct {
+	image    pulumi.StringOutput
+	logGroup pulumi.StringOutput
+	region   string
+	part     pulumi.Output // resolves to taskspec.Part
+	roles    *roles
+}
+
+// declareTaskDefinition declares the Fargate task definition: the app container, the
+// init container if any, and the parts' sidecars.
+func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in taskInputs, opts ...pulumi.ResourceOption) (*ecs.TaskDefinition, error) {
+	env, secrets := plainEnvironment(a.Environment), secretReferences(a.Secrets)
+	initEnv, initSecrets := pulumi.StringMap{}, pulumi.StringMap{}
+	if a.Init != nil {
+		initEnv, initSecrets = plainEnvironment(a.Init.Environment), secretReferences(a.Init.Secrets)
+	}
+	containers := pulumi.All(in.image, in.logGroup, env, secrets, initEnv, initSecrets, in.part).ApplyT(func(v []any) (string, error) {
+		app := appSpec{
+			Image:       v[0].(string),
+			Port:        a.Port,
+			Environment: v[2].(map[string]string),
+			Secrets:     v[3].(map[string]string),
+			HealthCheck: a.AppHealthCheck,
+			LogGroup:    v[1].(string),
+			Region:      in.region,
+		}
+		if a.Init != nil {
+			app.Init = &initSpec{
+				Name:        a.Init.Name,
+				Command:     a.Init.Command,
+				Environment: v[4].(map[string]string),
+				Secrets:     v[5].(map[string]string),
+			}
+		}
+		defs, err := assembleContainers(app, v[6].(taskspec.Part))
+		if err != nil {
+			return "", fmt.Errorf("service %s: %w", name, err)
+		}
+		return containerDefinitionsJSON(defs)
+	}).(pulumi.StringOutput)
+	proxy := in.part.ApplyT(func(v any) *ecs.TaskDefinitionProxyConfiguration {
+		p := v.(taskspec.Part)
+		if p.ProxyConfiguration == nil {
+			return nil
+		}
+		return &ecs.TaskDefinitionProxyConfiguration{
+			Type:          &p.ProxyConfiguration.Type,
+			ContainerName: p.ProxyConfiguration.ContainerName,
+			Properties:    p.ProxyConfiguration.Properties,
+		}
+	}).(ecs.TaskDefinitionProxyConfigurationPtrOutput)
+
+	return ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(a.Family),
+		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
+		NetworkMode:             pulumi.String("awsvpc"),
+		Cpu:                     pulumi.Sprintf("%d", a.Cpu),
+		Memory:                  pulumi.Sprintf("%d", a.Memory),
+		RuntimePlatform: ecs.TaskDefinitionRuntimePlatformArgs{
+			OperatingSystemFamily: pulumi.String("LINUX"),
+			CpuArchitecture:       pulumi.String("X86_64"),
+		},
+		ExecutionRoleArn:     in.roles.execution.Arn,
+		TaskRoleArn:          in.roles.task.Arn,
+		ContainerDefinitions: containers,
+		ProxyConfiguration:   proxy,
+		Tags:                 a.Tags,
+	}, opts...)
+}
+
+func plainEnvironment(env map[string]pulumi.StringInput) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
+// secretReferences maps each secret's variable to the valueFrom ECS resolves at task start.
+func secretReferences(secrets []SecretEnv) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for _, sec := range secrets {
+		valueFrom := sec.SecretArn.ToStringOutput()
+		if sec.JSONKey != "" {
+			// ECS syntax: <secret-arn>:<json-key>:<version-stage>:<version-id>
+			valueFrom = pulumi.Sprintf("%s:%s::", sec.SecretArn, sec.JSONKey)
+		}
+		out[sec.Name] = valueFrom
+	}
+	return out
+}
+
+// declareECSService declares the ECS service. It starts only once everything its first
+// tasks need exists: the roles' policies (IAM is eventually consistent, and a task
+// started before its execution policy exists stops with AccessDenied), the security-group
+// rules, the mesh resources, the listener and the backends.
+func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef *ecs.TaskDefinition, membership *mesh.Membership,
+	roles *roles, net *serviceNetwork, opts ...pulumi.ResourceOption) (*ecs.Service, error) {
+	serviceArgs := &ecs.ServiceArgs{
+		Cluster:        a.ClusterArn,
+		TaskDefinition: taskDef.Arn,
+		DesiredCount:   pulumi.Int(a.DesiredCount),
+		LaunchType:     pulumi.String("FARGATE"),
+		NetworkConfiguration: ecs.ServiceNetworkConfigurationArgs{
+			Subnets:        a.SubnetIds,
+			SecurityGroups: net.taskSecurityGroups,
+			AssignPublicIp: pulumi.Bool(false),
+		},
+		DeploymentCircuitBreaker: ecs.ServiceDeploymentCircuitBreakerArgs{
+			Enable:   pulumi.Bool(true),
+			Rollback: pulumi.Bool(true),
+		},
+		DeploymentMinimumHealthyPercent: pulumi.Int(100),
+		DeploymentMaximumPercent:        pulumi.Int(200),
+		ServiceConnectConfiguration:     membership.ServiceConnect,
+		ServiceRegistries:               membership.ServiceRegistries,
+		WaitForSteadyState:              pulumi.BoolPtrFromPtr(a.WaitForSteadyState),
+		PropagateTags:                   pulumi.String("SERVICE"),
+		EnableEcsManagedTags:            pulumi.Bool(true),
+		Tags:                            a.Tags,
+	}
+	dependsOn := append([]pulumi.Resource{}, membership.DependsOn...)
+	dependsOn = append(dependsOn, roles.policies...)
+	dependsOn = append(dependsOn, net.rules...)
+	if net.targetGroup != nil {
+		serviceArgs.LoadBalancers = ecs.ServiceLoadBalancerArray{
+			ecs.ServiceLoadBalancerArgs{
+				TargetGroupArn: net.targetGroup.Arn,
+				ContainerName:  pulumi.String(AppContainerName),
+				ContainerPort:  pulumi.Int(a.Port),
+			},
+		}
+		// Give new tasks time to pass the ALB health check before ECS judges them.
+		serviceArgs.HealthCheckGracePeriodSeconds = pulumi.Int(60)
+		// ECS refuses a target group that no listener uses yet.
+		dependsOn = append(dependsOn, net.listener)
+	}
+	for _, b := range a.Backends {
+		dependsOn = append(dependsOn, b) // call a backend only once it exists
+	}
+	return ecs.NewService(ctx, name, serviceArgs, append(opts, pulumi.DependsOn(dependsOn))...)
 }

@@ -6,6 +6,7 @@
 package pulumitest
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,6 +34,10 @@ type Resource struct {
 	Custom       bool
 	Inputs       resource.PropertyMap
 	Dependencies []string // URNs
+	// Resource options that change how the engine treats the resource.
+	Protect             bool
+	DeleteBeforeReplace bool
+	RetainOnDelete      bool
 }
 
 // Mocks implements pulumi.MockResourceMonitor and records what it sees.
@@ -51,19 +56,23 @@ func NewMocks(stack string) *Mocks { return &Mocks{stack: stack} }
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	parentURN := ""
 	var deps []string
-	if rpc := args.RegisterRPC; rpc != nil {
+	rpc := args.RegisterRPC
+	if rpc != nil {
 		parentURN = rpc.GetParent()
 		deps = append(deps, rpc.GetDependencies()...)
 		sort.Strings(deps)
 	}
 	r := Resource{
-		Type:         args.TypeToken,
-		Name:         args.Name,
-		URN:          m.urn(parentURN, args.TypeToken, args.Name),
-		Parent:       parentURN,
-		Custom:       args.Custom,
-		Inputs:       args.Inputs,
-		Dependencies: deps,
+		Type:                args.TypeToken,
+		Name:                args.Name,
+		URN:                 m.urn(parentURN, args.TypeToken, args.Name),
+		Parent:              parentURN,
+		Custom:              args.Custom,
+		Inputs:              args.Inputs,
+		Dependencies:        deps,
+		Protect:             rpc.GetProtect(),
+		DeleteBeforeReplace: rpc.GetDeleteBeforeReplace(),
+		RetainOnDelete:      rpc.GetRetainOnDelete(),
 	}
 	if parentURN != "" && resource.URN(parentURN).QualifiedType() == resource.RootStackType {
 		r.Parent = "" // the root stack resource
@@ -172,11 +181,15 @@ func computedOutputs(token, name string, inputs resource.PropertyMap) map[string
 		out["arn"] = arn("rds", "db:"+id)
 		out["address"] = id + ".abcdefghijkl." + Region + ".rds.amazonaws.com"
 		out["endpoint"] = id + ".abcdefghijkl." + Region + ".rds.amazonaws.com:5432"
+		// RDS's dbi resource id: "db-" and 26 upper-case letters and digits.
+		out["resourceId"] = "db-" + strings.ToUpper(fmt.Sprintf("%x", sha256.Sum256([]byte(id))))[:26]
 		out["masterUserSecrets"] = []any{map[string]any{
 			"secretArn":    arn("secretsmanager", "secret:rds!db-"+id+"-AbCdEf"),
 			"secretStatus": "active",
 			"kmsKeyId":     arn("kms", "key/aws-secretsmanager"),
 		}}
+	case "aws:rds/parameterGroup:ParameterGroup":
+		out["arn"] = arn("rds", "pg:"+str("name"))
 	case "aws:rds/subnetGroup:SubnetGroup":
 		out["arn"] = arn("rds", "subgrp:"+str("name"))
 	case "aws:iam/role:Role":

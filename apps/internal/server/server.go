@@ -10,15 +10,18 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/meshtrace/meshtrace/apps/contract"
 )
 
-// Timeouts of every server. IdleTimeout is above the ALB's default 60 s idle timeout so that the
-// load balancer, not the service, closes idle keep-alive connections (otherwise requests race a close).
+// Timeouts of every server. IdleTimeout is contract.AppIdleTimeout, above every proxy's idle
+// timeout, so that the proxy, not the service, closes idle keep-alive connections (otherwise
+// requests race a close).
 const (
 	ReadHeaderTimeout = 5 * time.Second
 	ReadTimeout       = 10 * time.Second
 	WriteTimeout      = 30 * time.Second
-	IdleTimeout       = 75 * time.Second
+	IdleTimeout       = contract.AppIdleTimeout
 )
 
 // ShutdownTimeout bounds the wait for in-flight requests after SIGTERM. ECS sends SIGKILL 30 s

@@ -1,0 +1,33 @@
+// Package contract holds the few values that the services in apps/ and the infrastructure that
+// runs them (components/) must agree on, side by side, so that one cannot drift from the other.
+// It imports nothing but the standard library: the services' Docker build context holds apps/ only.
+package contract
+
+import "time"
+
+// Keep-alive idle timeouts. Whoever holds an idle connection longer must be the one that closes
+// it: a proxy that reuses a connection the app closed a moment earlier gets a reset, which the
+// client sees as a sporadic 502/503. So every proxy in front of an app (the ALB, the Service
+// Connect proxy, App Mesh's Envoy) closes idle connections before the app's server does.
+const (
+	// AppIdleTimeout is the Go servers' http.Server.IdleTimeout.
+	AppIdleTimeout = 75 * time.Second
+	// ProxyIdleTimeout is the idle timeout of every proxy in front of an app: the ALB's default
+	// (60 s), set explicitly; Service Connect's and App Mesh's (whose defaults, 300 s, are above
+	// AppIdleTimeout and would race the app's close).
+	ProxyIdleTimeout = 60 * time.Second
+)
+
+// Health endpoints every service in apps/ serves.
+const (
+	// LivenessPath answers 200 while the process can serve; it checks no dependency, so an
+	// outage of the database does not make ECS replace every task.
+	LivenessPath = "/healthz"
+	// ReadinessPath answers 200 only when the service's dependencies answer (products: the
+	// database pool); the load balancer routes on it.
+	ReadinessPath = "/readyz"
+)
+
+// HealthCheckFlag makes a service's binary probe its own LivenessPath on 127.0.0.1:$PORT and
+// exit 0 or 1: the container health check of an image without a shell or curl (distroless).
+const HealthCheckFlag = "-healthcheck"
