@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/apps/internal/env"
 	"github.com/meshtrace/meshtrace/apps/internal/healthcheck"
 	"github.com/meshtrace/meshtrace/apps/internal/httpjson"
@@ -119,7 +120,7 @@ func newHandler(f faults) (http.Handler, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+contract.LivenessPath, func(w http.ResponseWriter, _ *http.Request) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /api/1.0/payments", func(w http.ResponseWriter, r *http.Request) {

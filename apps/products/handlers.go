@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/apps/internal/httpjson"
 	"github.com/meshtrace/meshtrace/apps/internal/tracing"
 )
@@ -22,8 +23,8 @@ type app struct {
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.hello)
-	mux.HandleFunc("GET /healthz", healthz)
-	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.HandleFunc("GET "+contract.LivenessPath, healthz)
+	mux.HandleFunc("GET "+contract.ReadinessPath, a.readyz)
 	mux.HandleFunc("GET /api/1.0/products", a.listProducts)
 	mux.HandleFunc("GET /api/1.0/payments", a.listPayments)
 	return httpjson.Router(mux)

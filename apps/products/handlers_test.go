@@ -272,7 +272,8 @@ func TestReadyzReportsThePool(t *testing.T) {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
 	body := decode[readyBody](t, rec)
-	if body.Status != "ready" || body.Pool.MaxConns != int32(a.cfg.MaxConns) || body.Pool.TotalConns < 1 || body.Pool.IdleConns+body.Pool.AcquiredConns != body.Pool.TotalConns {
+	// A connection being opened (the pool's minimum, in the background) counts in total only.
+	if body.Status != "ready" || body.Pool.MaxConns != int32(a.cfg.MaxConns) || body.Pool.TotalConns < 1 || body.Pool.IdleConns+body.Pool.AcquiredConns > body.Pool.TotalConns {
 		t.Fatalf("readyz %s: want ready, max_conns %d, at least the pinged connection", rec.Body, a.cfg.MaxConns)
 	}
 }

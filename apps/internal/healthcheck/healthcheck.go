@@ -11,17 +11,19 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/apps/internal/env"
 )
 
-// Flag is the argument that selects the probe instead of the service.
-const Flag = "-healthcheck"
+// Flag is the argument that selects the probe instead of the service; the infrastructure's
+// container health check runs the binary with it.
+const Flag = contract.HealthCheckFlag
 
 // Timeout bounds one probe; ECS's own health check timeout (default 5 s) is above it.
 const Timeout = 2 * time.Second
 
 // Path is the liveness route both services serve.
-const Path = "/healthz"
+const Path = contract.LivenessPath
 
 // Probe GETs http://127.0.0.1:<port>/healthz and returns nil on 200.
 func Probe(ctx context.Context, port int, timeout time.Duration) error {
