@@ -212,10 +212,15 @@ func protectedData(t *testing.T, s *Stack, cfg map[string]string) {
 
 	destroy := s.Destroy(cfg)
 	t.Logf("destroy: %s", strings.Join(destroy.Diags, "\n"))
-	assertRefused(t, "destroy", destroy, "unable to delete", db.URN)
+	assertRefused(t, "destroy", destroy, "cannot be deleted", db.URN)
 	if now := only(t, s, "aws:rds/instance:Instance"); now.ID != id {
 		t.Errorf("destroy deleted the database: id %s -> %s", id, now.ID)
 	}
+	var left []string
+	for _, r := range s.Resources() {
+		left = append(left, string(r.Type)+" "+r.URN.Name())
+	}
+	t.Logf("after the refused destroy, %d resources exist in the fake cloud; the state holds:\n  %s", s.Cloud.Live(), strings.Join(left, "\n  "))
 	for _, r := range s.Resources() {
 		if r.Type == "aws:rds/instance:Instance" && r.ID == id {
 			return
@@ -233,9 +238,9 @@ func assertRefused(t *testing.T, what string, res Result, verb string, urn resou
 		return
 	}
 	msg := strings.Join(res.Diags, "\n") + "\n" + res.Err.Error()
-	if !strings.Contains(msg, verb) || !strings.Contains(msg, string(urn)) || !strings.Contains(msg, "marked for protection") ||
-		!strings.Contains(msg, "protect` flag") {
-		t.Errorf("%s failed, but not with the engine's protection message for %s (%q and how to unprotect):\n%s", what, urn, verb, msg)
+	protected := strings.Contains(msg, "marked for protection") || strings.Contains(msg, "because it is protected")
+	if !strings.Contains(msg, verb) || !strings.Contains(msg, string(urn)) || !protected || !strings.Contains(msg, "remove the `protect` flag") {
+		t.Errorf("%s failed, but not with the engine's protection message for %s (%q, protected, and how to unprotect):\n%s", what, urn, verb, msg)
 	}
 }
 
