@@ -95,6 +95,11 @@ func loadConfig(lookup env.LookupFunc) (config, error) {
 	if err := checkSSLRootCert(cfg.DB.SSLMode, cfg.DB.SSLRootCert); err != nil {
 		return config{}, err
 	}
+	// An IAM token is a bearer credential for 15 minutes: it must not cross the network in the
+	// clear, and RDS takes IAM authentication over TLS only.
+	if cfg.DB.Auth == authIAM && !strings.HasPrefix(cfg.DB.SSLMode, "verify-") && cfg.DB.SSLMode != "require" {
+		return config{}, fmt.Errorf("DB_SSLMODE=%s with DB_AUTH=iam: IAM tokens go over TLS only (require, verify-ca or verify-full)", cfg.DB.SSLMode)
+	}
 	paymentsURL, err := paymentsURL(endpoint)
 	if err != nil {
 		return config{}, err

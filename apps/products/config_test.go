@@ -113,6 +113,13 @@ func TestConfigRefusesBadValues(t *testing.T) {
 	if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_MIN_CONNS") {
 		t.Errorf("min above max: error %v", err)
 	}
+	for _, mode := range []string{"disable", "allow", "prefer"} {
+		vars = minimalEnv()
+		vars["DB_SSLMODE"] = mode
+		if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_SSLMODE") {
+			t.Errorf("DB_AUTH=iam with DB_SSLMODE=%s: error %v, want a refusal naming DB_SSLMODE", mode, err)
+		}
+	}
 	vars = minimalEnv()
 	vars["DB_SSLMODE"] = "verify-full"
 	if _, err := loadConfig(env.MapLookup(vars)); err == nil || !strings.Contains(err.Error(), "DB_SSLROOTCERT") {
