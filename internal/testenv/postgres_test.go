@@ -108,3 +108,69 @@ func TestStartPostgresProcessExplainsAMissingInstallation(t *testing.T) {
 		t.Fatalf("got error %v, want one pointing at scripts/install.sh", err)
 	}
 }
+
+func TestRolePasswordRotationAndTermination(t *testing.T) {
+	pg := StartPostgres(t)
+	ctx := context.Background()
+	conn, err := connect(t, pg.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE ROLE app LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	appDSN := func(password string) string {
+		return strings.Replace(pg.DSN(), pg.User+":"+pg.Password+"@", "app:"+password+"@", 1)
+	}
+
+	first := RandomPassword()
+	if err := pg.SetRolePassword(ctx, "app", first); err != nil {
+		t.Fatal(err)
+	}
+	app, err := connect(t, appDSN(first))
+	if err != nil {
+		t.Fatalf("connect as app with its password: %v", err)
+	}
+	defer app.Close(ctx)
+
+	second := RandomPassword()
+	if second == first {
+		t.Fatal("RandomPassword gave the same password twice")
+	}
+	if err := pg.SetRolePassword(ctx, "app", second); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := connect(t, appDSN(first)); err == nil {
+		c.Close(ctx)
+		t.Fatal("the old password still opens a connection")
+	}
+	n, err := pg.TerminateBackends(ctx, "app")
+	if err != nil || n != 1 {
+		t.Fatalf("terminated %d sessions of app (%v), want its 1", n, err)
+	}
+	if err := app.Ping(ctx); err == nil {
+		t.Fatal("the terminated session still answers")
+	}
+	if err := conn.Ping(ctx); err != nil {
+		t.Fatalf("another role's session was terminated too: %v", err)
+	}
+	c, err := connect(t, appDSN(second))
+	if err != nil {
+		t.Fatalf("connect with the new password: %v", err)
+	}
+	c.Close(ctx)
+}
+
+func TestWritePasswordFileReplacesTheContent(t *testing.T) {
+	path := t.TempDir() + "/pw"
+	for _, pw := range []string{"one", "two"} {
+		if err := WritePasswordFile(path, pw); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != pw+"\n" {
+			t.Fatalf("file holds %q (%v), want %q", b, err, pw+"\n")
+		}
+	}
+}

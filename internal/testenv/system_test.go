@@ -25,6 +25,13 @@ func TestStartSystemRunsBothServicesAndRestartsPayments(t *testing.T) {
 	if got := status(t, sys.ProductsURL+"/api/1.0/products"); got != 200 {
 		t.Fatalf("products: %d", got)
 	}
+	// products serves as the app role `products migrate` created, with the password file.
+	if !strings.Contains(sys.Products.Logs(), `"db_user":"`+AppRole+`"`) || !strings.Contains(sys.Products.Logs(), `"db_auth":"password-file"`) {
+		t.Errorf("products does not serve as %s with its password file:\n%s", AppRole, sys.Products.Logs())
+	}
+	if sys.Products.PID() == 0 {
+		t.Error("PID() is 0 for a running service")
+	}
 	if got := status(t, sys.ProductsURL+"/api/1.0/payments"); got != 200 {
 		t.Fatalf("products -> payments: %d", got)
 	}
