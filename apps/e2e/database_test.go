@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
@@ -107,5 +109,35 @@ func TestProductsBinaryModes(t *testing.T) {
 	}
 	if strings.Contains(string(out), sharedPostgres.Password) {
 		t.Fatalf("the refusal repeats the password: %s", out)
+	}
+}
+
+// Two tasks starting at once run `products migrate` (the binary, as the migrate container does)
+// against one new database: both exit 0 and every migration is recorded once.
+func TestTwoMigrateProcessesAtOnce(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- testenv.Migrate(binaries.Products, pg, testenv.AppRole) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(context.Background(), pg.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var records, distinct, rows int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0").Scan(&records, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if records == 0 || records != distinct {
+		t.Fatalf("%d migration records for %d versions: want each version once", records, distinct)
+	}
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM core.dim_product").Scan(&rows); err != nil || rows != 10 {
+		t.Fatalf("%d rows (%v), want the 10 of the dev data set", rows, err)
 	}
 }
