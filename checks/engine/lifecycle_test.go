@@ -131,7 +131,8 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 		s.T = t
 		other := modes
 		other.Tracing = map[string]string{stacks.TracingXRayDaemon: stacks.TracingADOT, stacks.TracingADOT: stacks.TracingXRayDaemon}[modes.Tracing]
-		res := s.Preview(stackConfig(t, stackName, other, nil))
+		otherCfg := stackConfig(t, stackName, other, nil)
+		res := s.Preview(otherCfg)
 		t.Logf("plan for tracingMode %s -> %s:\n%s", modes.Tracing, other.Tracing, res.Plan())
 		if res.Err != nil {
 			t.Fatalf("preview failed: %v\n%s", res.Err, strings.Join(res.Diags, "\n"))
@@ -149,18 +150,21 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 				t.Errorf("%s %s: not something tracing is made of", c.Op, c.URN)
 			}
 		}
+		switchAndBack(t, s, res, otherCfg, cfg)
 	})
 
 	t.Run("meshMode change leaves the database and the VPC alone", func(t *testing.T) {
 		s.T = t
 		other := modes
 		other.Mesh = map[string]string{stacks.MeshServiceConnect: stacks.MeshAppMesh, stacks.MeshAppMesh: stacks.MeshServiceConnect}[modes.Mesh]
-		res := s.Preview(stackConfig(t, stackName, other, nil))
+		otherCfg := stackConfig(t, stackName, other, nil)
+		res := s.Preview(otherCfg)
 		t.Logf("plan for meshMode %s -> %s:\n%s", modes.Mesh, other.Mesh, res.Plan())
 		if res.Err != nil {
 			t.Fatalf("preview failed: %v\n%s", res.Err, strings.Join(res.Diags, "\n"))
 		}
 		assertUntouched(t, res.Changes(), "meshtrace:network:Network", "meshtrace:database:Database")
+		switchAndBack(t, s, res, otherCfg, cfg)
 	})
 
 	if stackName == "prod" {
@@ -179,6 +183,42 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 				t.Errorf("after destroy %d resources still exist in the fake cloud", n)
 			}
 		})
+	}
+}
+
+// switchAndBack applies a config change whose preview was planned: the update does no step
+// the preview did not plan, the state it leaves previews as a no-op, and switching back
+// leaves the fake cloud with as many resources as before (nothing orphaned).
+func switchAndBack(t *testing.T, s *Stack, planned Result, otherCfg, cfg map[string]string) {
+	t.Helper()
+	live := s.Cloud.Live()
+	plan := map[resource.URN]Step{}
+	for _, c := range planned.Changes() {
+		plan[c.URN] = c
+	}
+	applied := s.Up(otherCfg)
+	if applied.Err != nil {
+		t.Fatalf("up with the change failed: %v\n%s", applied.Err, strings.Join(applied.Diags, "\n"))
+	}
+	for _, c := range applied.Changes() {
+		p, ok := plan[c.URN]
+		switch {
+		case !ok:
+			t.Errorf("up did %s %s, which the preview did not plan", c.Op, c.URN)
+		case c.Op == "replace" && p.Op != "replace":
+			// (A preview may plan an update that turns out the same; a replacement it did not plan is a surprise.)
+			t.Errorf("up replaced %s, which the preview planned as %s", c.URN, p.Op)
+		}
+	}
+	if after := s.Preview(otherCfg); after.Err != nil || len(after.Changes()) > 0 {
+		t.Errorf("after applying the change, a preview is not a no-op (err %v):\n%s", after.Err, after.Plan())
+	}
+	back := s.Up(cfg)
+	if back.Err != nil {
+		t.Fatalf("switching back failed: %v\n%s", back.Err, strings.Join(back.Diags, "\n"))
+	}
+	if now := s.Cloud.Live(); now != live {
+		t.Errorf("after switching and back the fake cloud holds %d resources, %d before", now, live)
 	}
 }
 
