@@ -117,7 +117,7 @@ func openMigrationDB(cfg migrateConfig) (*sql.DB, error) {
 	connCfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10) + "ms"
 	connCfg.RuntimeParams["application_name"] = "products-migrate"
 	db := stdlib.OpenDB(*connCfg)
-	db.SetMaxOpenConns(2) // goose's locked session, and the role and seed steps
+	db.SetMaxOpenConns(1) // one session at a time: goose's locked one, then the role and seed steps (the stack counts 1 per task)
 	return db, nil
 }
 

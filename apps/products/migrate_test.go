@@ -310,6 +310,9 @@ func TestMigrationSessionTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sqlDB.Close()
+	if n := sqlDB.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("migrate may open %d connections at once; the stack's connection budget counts 1 per task", n)
+	}
 	var lockTimeout, statementTimeout string
 	if err := sqlDB.QueryRow("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')").Scan(&lockTimeout, &statementTimeout); err != nil {
 		t.Fatal(err)
