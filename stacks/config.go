@@ -65,6 +65,7 @@ type DatabaseConfig struct {
 	DeletionProtection  bool   // dev false, prod true
 	Name                string // default DataWarehouseX
 	Username            string // default meshtrace
+	MaxConnsPerTask     int    // products' pool size per task; dev 5, prod 10
 }
 
 // ServiceConfig sizes one service's task.
@@ -170,6 +171,9 @@ var keys = []key{
 			return errors.New("is reserved by RDS")
 		}
 		return match(&c.Database.Username, v, identifierPattern)
+	}},
+	{"dbMaxConnsPerTask", "5", "10", "an integer from 1 to 100 (products' connection pool per task; the sum over tasks must fit the instance's max_connections)", func(c *Config, v string) error {
+		return intRange(&c.Database.MaxConnsPerTask, v, 1, 100)
 	}},
 	{"taskCpu", "256", "512", "Fargate CPU units: 256 | 512 | 1024 | 2048 | 4096 | 8192 | 16384", func(c *Config, v string) error {
 		if err := intIn(&c.Products.Cpu, v, fargateCPUs()); err != nil {
@@ -290,6 +294,11 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 	if mem, ok := fargateMemory[c.Products.Cpu]; ok && c.Products.Memory != 0 && !slices.Contains(mem, c.Products.Memory) {
 		problems = append(problems, fmt.Sprintf("%s:taskMemory = %d is not a Fargate size for %s:taskCpu = %d; allowed: %s",
 			Namespace, c.Products.Memory, Namespace, c.Products.Cpu, joinInts(mem)))
+	}
+	if c.Database.InstanceClass != "" && c.Database.MaxConnsPerTask != 0 && c.Products.DesiredCount != 0 {
+		if problem := checkPoolFits(c.Database.InstanceClass, c.Products.DesiredCount, c.Database.MaxConnsPerTask); problem != "" {
+			problems = append(problems, problem)
+		}
 	}
 	if c.MeshMode == MeshAppMesh && !c.AllowDiscontinuedAppMesh {
 		problems = append(problems, fmt.Sprintf("%s:meshMode = %q: AWS App Mesh was discontinued on 2026-09-30; "+

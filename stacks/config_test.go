@@ -231,3 +231,38 @@ func TestAppMeshIsRefusedWithoutTheAcknowledgement(t *testing.T) {
 		t.Errorf("%d resources declared before the refusal", n)
 	}
 }
+
+// products' pools, at the height of a rolling deployment, must fit the instance's
+// max_connections; the refusal names the keys.
+func TestConfigRefusesPoolsTheDatabaseCannotHold(t *testing.T) {
+	if n, ok := MaxConnections("db.t4g.micro"); !ok || n < 50 || n > 112 {
+		t.Errorf("db.t4g.micro max_connections %d %v", n, ok)
+	}
+	if m, _ := MaxConnections("db.m7g.large"); m < 700 || m > 860 {
+		t.Errorf("db.m7g.large max_connections %d", m)
+	}
+	if r, _ := MaxConnections("db.r6g.large"); r <= 0 {
+		t.Errorf("db.r6g.large unknown")
+	}
+	_, err := Parse("dev", map[string]string{"desiredCount": "20", "dbMaxConnsPerTask": "10"})
+	if err == nil {
+		t.Fatal("20 tasks x 10 connections accepted on db.t4g.micro")
+	}
+	for _, want := range []string{"meshtrace:dbMaxConnsPerTask = 10", "meshtrace:desiredCount = 20", "meshtrace:dbInstanceClass = db.t4g.micro", "440 connections"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q: %v", want, err)
+		}
+	}
+	if _, err := Parse("dev", map[string]string{"desiredCount": "20", "dbMaxConnsPerTask": "10", "dbInstanceClass": "db.m7g.large"}); err != nil {
+		t.Errorf("a larger class should hold them: %v", err)
+	}
+	_, err = Parse("dev", map[string]string{"dbInstanceClass": "db.z9q.large"})
+	if err == nil || !strings.Contains(err.Error(), "max_connections is unknown") {
+		t.Errorf("unknown class: %v", err)
+	}
+	for _, bad := range []string{"0", "101", "ten"} {
+		if _, err := Parse("dev", map[string]string{"dbMaxConnsPerTask": bad}); err == nil || !strings.Contains(err.Error(), "meshtrace:dbMaxConnsPerTask") {
+			t.Errorf("dbMaxConnsPerTask=%s: %v", bad, err)
+		}
+	}
+}

@@ -7,11 +7,13 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/cluster"
 	"github.com/meshtrace/meshtrace/components/database"
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/network"
 	"github.com/meshtrace/meshtrace/components/services"
+	"github.com/meshtrace/meshtrace/components/taskspec"
 	"github.com/meshtrace/meshtrace/components/xray"
 )
 
@@ -117,6 +119,7 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 			Family:           prefix + "-" + name,
 			LogGroupName:     "/meshtrace/" + cfg.Environment + "/" + name,
 			LogRetentionDays: cfg.LogRetentionDays,
+			AppHealthCheck:   appHealthCheck(name),
 			Tags:             tags,
 		}
 		if svc.Image != "" {
@@ -135,20 +138,15 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 
 	productsArgs := common(cfg.Products, ProductsName)
 	productsArgs.Public = true
-	productsArgs.ClientOnly = true // reached through its load balancer only
 	productsArgs.PublicSubnetIds = net.PublicSubnetIds
+	productsArgs.ClientOnly = true // reached through its load balancer only
+	productsArgs.ReadinessPath = contract.ReadinessPath
 	productsArgs.Backends = []*services.Service{payments}
 	productsArgs.SecurityGroupIds = []pulumi.StringInput{db.ClientSecurityGroupId}
 	productsArgs.DirectEgressPorts = []int{database.PostgresPort}
-	productsArgs.Environment = map[string]pulumi.StringInput{
-		"PAYMENT_ENDPOINT": payments.Endpoint,
-		"DB_HOST":          db.Address,
-		"DB_PORT":          db.Port.ApplyT(func(p int) string { return fmt.Sprint(p) }).(pulumi.StringOutput),
-		"DB_NAME":          db.DbName,
-		"DB_USER":          db.Username,
-		"DB_SSLMODE":       pulumi.String("require"),
+	if err := connectProductsToDatabase(ctx, productsArgs, cfg, db, payments); err != nil {
+		return nil, err
 	}
-	productsArgs.Secrets = []services.SecretEnv{{Name: "DB_PASSWORD", SecretArn: db.SecretArn, JSONKey: "password"}}
 	products, err := services.NewService(ctx, ProductsName, productsArgs)
 	if err != nil {
 		return nil, err
@@ -169,6 +167,80 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 	ctx.Export("databaseEndpoint", db.Address)
 	ctx.Export("databaseSecretArn", db.SecretArn)
 	return &System{Network: net, Cluster: cl, Database: db, Mesh: meshImpl, Tracing: tracing, Products: products, Payments: payments}, nil
+}
+
+// ProductsDBUser is the database role products signs in as: it may read what products serves
+// and nothing else (created by products' migrate step). The master user is for migrations only.
+const ProductsDBUser = "products_app"
+
+// dbSSLMode is how products and its migrations connect: TLS required (the parameter group
+// refuses anything else). Not verify-full: no RDS CA bundle is shipped in the image yet
+// (docs/database.md says how to add it).
+const dbSSLMode = "require"
+
+// connectProductsToDatabase gives products its database: the app signs in as ProductsDBUser
+// with IAM tokens (no password reaches its container), and a migrate container, run from the
+// same image before the app starts, applies the migrations as the master user, whose
+// RDS-managed secret only it receives.
+func connectProductsToDatabase(ctx *pulumi.Context, args *services.ServiceArgs, cfg Config, db *database.Database, payments *services.Service) error {
+	connectArn, err := db.ConnectArn(ctx, ProductsDBUser)
+	if err != nil {
+		return err
+	}
+	port := db.Port.ApplyT(func(p int) string { return fmt.Sprint(p) }).(pulumi.StringOutput)
+	location := map[string]pulumi.StringInput{
+		"DB_HOST":    db.Address,
+		"DB_PORT":    port,
+		"DB_NAME":    db.DbName,
+		"DB_SSLMODE": pulumi.String(dbSSLMode),
+	}
+	args.Environment = withEntries(location, map[string]pulumi.StringInput{
+		"PAYMENT_ENDPOINT": payments.Endpoint,
+		"DB_USER":          pulumi.String(ProductsDBUser),
+		"DB_AUTH":          pulumi.String("iam"),
+		"AWS_REGION":       pulumi.String(regionOf(ctx)),
+		"DB_MAX_CONNS":     pulumi.String(fmt.Sprint(cfg.Database.MaxConnsPerTask)),
+	})
+	args.TaskRoleGrants = []services.Grant{{Sid: "ConnectAsAppRole", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{connectArn}}}
+	migrateEnv := withEntries(location, map[string]pulumi.StringInput{
+		"DB_USER":     db.Username,
+		"DB_APP_USER": pulumi.String(ProductsDBUser),
+		"DB_APP_AUTH": pulumi.String("iam"),
+	})
+	if cfg.Environment == "dev" {
+		migrateEnv["DB_SEED"] = pulumi.String("true") // prod gets its data from its owners, not seed rows
+	}
+	args.Init = &services.InitContainer{
+		Name:        "migrate",
+		Command:     []string{"migrate"},
+		Environment: migrateEnv,
+		Secrets:     []services.SecretEnv{{Name: "DB_PASSWORD", SecretArn: db.SecretArn, JSONKey: "password"}},
+	}
+	return nil
+}
+
+// appHealthCheck is the ECS health check of one of our apps: its binary probes its own
+// liveness endpoint (distroless images have no shell or curl; the Dockerfiles install the
+// binary as /<name>).
+func appHealthCheck(name string) *taskspec.HealthCheck {
+	return &taskspec.HealthCheck{
+		Command:     []string{"CMD", "/" + name, contract.HealthCheckFlag},
+		Interval:    15,
+		Timeout:     5,
+		Retries:     3,
+		StartPeriod: 30,
+	}
+}
+
+func withEntries(base, more map[string]pulumi.StringInput) map[string]pulumi.StringInput {
+	out := map[string]pulumi.StringInput{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
 }
 
 // newMesh declares the mesh the config asks for.

@@ -265,6 +265,9 @@ func TestTaskContainersPerMode(t *testing.T) {
 			if appMesh {
 				wantDeps = append([]taskspec.ContainerDependency{{ContainerName: "envoy", Condition: "HEALTHY"}}, wantDeps...)
 			}
+			if name == ProductsName { // the migrations have run
+				wantDeps = append(wantDeps, taskspec.ContainerDependency{ContainerName: "migrate", Condition: "SUCCESS"})
+			}
 			if !slices.Equal(app.DependsOn, wantDeps) {
 				t.Errorf("%s: app dependsOn %+v, want %+v", name, app.DependsOn, wantDeps)
 			}
@@ -481,7 +484,7 @@ func TestOnlyTheLoadBalancerIsOpenToTheInternet(t *testing.T) {
 			t.Errorf("%d load balancers, want 1 (products)", len(s.m.ByType(tLB)))
 		}
 		tg := s.get(t, tTargetGroup, ProductsName)
-		if tg["targetType"] != "ip" || tg["healthCheck"].(map[string]any)["path"] != "/healthz" {
+		if tg["targetType"] != "ip" || tg["healthCheck"].(map[string]any)["path"] != "/readyz" {
 			t.Errorf("target group %v", tg)
 		}
 	})
@@ -501,9 +504,9 @@ func TestNothingSecretInPlainText(t *testing.T) {
 				}
 			}
 		}
-		products := s.containers(t, ProductsName)["app"]
-		if len(products.Secrets) != 1 || products.Secrets[0].Name != "DB_PASSWORD" || !strings.HasSuffix(products.Secrets[0].ValueFrom, ":password::") {
-			t.Errorf("DB_PASSWORD not injected from the secret: %+v", products.Secrets)
+		migrate := s.containers(t, ProductsName)["migrate"]
+		if len(migrate.Secrets) != 1 || migrate.Secrets[0].Name != "DB_PASSWORD" || !strings.HasSuffix(migrate.Secrets[0].ValueFrom, ":password::") {
+			t.Errorf("DB_PASSWORD not injected into migrate from the secret: %+v", migrate.Secrets)
 		}
 	})
 }

@@ -126,8 +126,8 @@ var breakages = []breakage{
 			})
 		},
 		want: []string{
-			`[model] aws:ecs/taskDefinition:TaskDefinition products: ecs RegisterTaskDefinition: Unknown parameter in containerDefinitions[2]: "memoryReservaton", must be one of: name, image,`,
-			`[replay] aws:ecs/taskDefinition:TaskDefinition products: ecs RegisterTaskDefinition refused by botocore before sending: Parameter validation failed: Unknown parameter in containerDefinitions[2]: "memoryReservaton"`,
+			`[model] aws:ecs/taskDefinition:TaskDefinition products: ecs RegisterTaskDefinition: Unknown parameter in containerDefinitions[3]: "memoryReservaton", must be one of: name, image,`,
+			`[replay] aws:ecs/taskDefinition:TaskDefinition products: ecs RegisterTaskDefinition refused by botocore before sending: Parameter validation failed: Unknown parameter in containerDefinitions[3]: "memoryReservaton"`,
 		},
 	},
 	{
@@ -201,13 +201,13 @@ var breakages = []breakage{
 		name:   "secret-of-another-database",
 		source: "dev-serviceconnect-xray-daemon.json",
 		mutate: func(t *testing.T, g *graph) {
-			g.editContainer(t, "products", "app", func(c map[string]any) {
+			g.editContainer(t, "products", "migrate", func(c map[string]any) {
 				s := c["secrets"].([]any)[0].(map[string]any)
 				s["valueFrom"] = strings.Replace(s["valueFrom"].(string), "meshtrace-dev-db", "meshtrace-old-db", 1)
 			})
 		},
 		want: []string{
-			`[replay] aws:ecs/taskDefinition:TaskDefinition products: container app: secret DB_PASSWORD: valueFrom arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-meshtrace-old-db-AbCdEf:password:: names no secret of the stack`,
+			`[replay] aws:ecs/taskDefinition:TaskDefinition products: container migrate: secret DB_PASSWORD: valueFrom arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-meshtrace-old-db-AbCdEf:password:: names no secret of the stack`,
 			`[permissions] aws:ecs/taskDefinition:TaskDefinition products: execution role products-execution does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-meshtrace-old-db-AbCdEf`,
 		},
 	},

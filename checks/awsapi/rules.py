@@ -218,6 +218,8 @@ def check_container(c, names, containers, td):
             errors.append(f"dependsOn names {target!r}, which is not another container of the task")
         elif d.get("condition") == "HEALTHY" and "healthCheck" not in by_name[target]:
             errors.append(f"dependsOn {target!r} HEALTHY, but {target!r} has no healthCheck (ECS: the condition requires one)")
+        elif d.get("condition") in ("SUCCESS", "COMPLETE") and by_name[target].get("essential", True):
+            errors.append(f"dependsOn {target!r} {d.get('condition')}, but {target!r} is essential (ECS: the condition cannot be set on an essential container)")
     if "healthCheck" in c:
         errors += check_health_check(c["healthCheck"])
     if td.get("networkMode") == "awsvpc":

@@ -116,6 +116,13 @@ class TaskDefinitionTest(unittest.TestCase):
             rules.check_task_definition(td),
             ["container app: dependsOn 'sidecar' HEALTHY, but 'sidecar' has no healthCheck (ECS: the condition requires one)"],
         )
+        td["containerDefinitions"][0]["dependsOn"][0]["condition"] = "SUCCESS"
+        self.assertEqual(
+            rules.check_task_definition(td),
+            ["container app: dependsOn 'sidecar' SUCCESS, but 'sidecar' is essential (ECS: the condition cannot be set on an essential container)"],
+        )
+        td["containerDefinitions"][1]["essential"] = False
+        self.assertEqual(rules.check_task_definition(td), [])
         td["containerDefinitions"][0]["dependsOn"][0]["containerName"] = "nobody"
         self.assertEqual(rules.check_task_definition(td), ["container app: dependsOn names 'nobody', which is not another container of the task"])
 

@@ -40,8 +40,17 @@ func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs
 	if err != nil {
 		return nil, err
 	}
-	taskPolicy := in.part.ApplyT(func(v any) string {
-		return taskPolicyDocument(v.(taskspec.Part).TaskRoleStatements).JSON()
+	grants := pulumi.Array{}
+	for _, g := range a.TaskRoleGrants {
+		grants = append(grants, g.Resources.ToStringArrayOutput())
+	}
+	taskPolicy := pulumi.All(in.part, grants).ApplyT(func(v []any) string {
+		statements := v[0].(taskspec.Part).TaskRoleStatements
+		for i, resources := range v[1].([]any) {
+			g := a.TaskRoleGrants[i]
+			statements = append(statements, taskspec.Allow(g.Sid, g.Actions, resources.([]string)...))
+		}
+		return taskPolicyDocument(statements).JSON()
 	}).(pulumi.StringOutput)
 	taskRolePolicy, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
 		Role:   task.ID(),

@@ -55,6 +55,13 @@ type InitContainer struct {
 	Secrets     []SecretEnv
 }
 
+// Grant allows Actions on Resources, which may be outputs of other resources.
+type Grant struct {
+	Sid       string
+	Actions   []string
+	Resources pulumi.StringArrayInput
+}
+
 // ServiceArgs describes a service.
 type ServiceArgs struct {
 	// ClusterArn is the ECS cluster. Required.
@@ -112,6 +119,9 @@ type ServiceArgs struct {
 	Parts []TaskPart
 	// TaskRoleStatements are extra permissions for the app itself. Default none.
 	TaskRoleStatements []taskspec.Statement
+	// TaskRoleGrants are permissions for the app on resources known only at deploy time
+	// (e.g. rds-db:connect on a database user's ARN). Default none.
+	TaskRoleGrants []Grant
 	// Family of the task definition. Default: the service name.
 	Family string
 	// LogGroupName and LogRetentionDays of the service's log group.

@@ -23,6 +23,7 @@ type ContainerDefinition struct {
 	Secrets                []Secret              `json:"secrets,omitempty"`
 	DependsOn              []ContainerDependency `json:"dependsOn,omitempty"`
 	HealthCheck            *HealthCheck          `json:"healthCheck,omitempty"`
+	RestartPolicy          *RestartPolicy        `json:"restartPolicy,omitempty"`
 	LogConfiguration       *LogConfiguration     `json:"logConfiguration,omitempty"`
 	ReadonlyRootFilesystem *bool                 `json:"readonlyRootFilesystem,omitempty"`
 	Ulimits                []Ulimit              `json:"ulimits,omitempty"`
@@ -71,6 +72,15 @@ type HealthCheck struct {
 	Timeout     int      `json:"timeout,omitempty"`
 	Retries     int      `json:"retries,omitempty"`
 	StartPeriod int      `json:"startPeriod,omitempty"`
+}
+
+// RestartPolicy makes ECS restart a container that exits, in place, without stopping the
+// task.
+type RestartPolicy struct {
+	Enabled bool `json:"enabled"`
+	// RestartAttemptPeriod: a container must have run this many seconds before ECS
+	// restarts it again (ECS's default 300).
+	RestartAttemptPeriod int `json:"restartAttemptPeriod,omitempty"`
 }
 
 // LogConfiguration sends a container's output to a log driver.

@@ -46,9 +46,14 @@ var WriteActions = []string{
 // the daemon's calls to the X-Ray API bypass Envoy.
 func DaemonContainer(user string) taskspec.ContainerDefinition {
 	return taskspec.ContainerDefinition{
-		Name:              ContainerName,
-		Image:             DaemonImage,
-		Essential:         taskspec.Bool(true),
+		Name:  ContainerName,
+		Image: DaemonImage,
+		// The daemon's image holds its binary only (no shell, no health endpoint), so no
+		// health check can tell whether it runs well. Instead of an essential container that
+		// nothing checks, it is not essential and ECS restarts it in place if it exits: the
+		// app keeps serving, only segments sent while it restarts are lost.
+		Essential:         taskspec.Bool(false),
+		RestartPolicy:     &taskspec.RestartPolicy{Enabled: true, RestartAttemptPeriod: 60},
 		Cpu:               32,  // the daemon idles at a few millicores
 		MemoryReservation: 256, // the daemon's documented buffer budget
 		User:              user,

@@ -149,6 +149,12 @@ func (m *Mocks) urn(parent, typ, name string) string {
 	return fmt.Sprintf("urn:pulumi:%s::%s::%s%s::%s", m.stack, Project, parentType, typ, name)
 }
 
+// RDSResourceID is the dbi resource id the mocks give the instance with this identifier:
+// "db-" and 26 upper-case letters and digits, as RDS assigns one per instance.
+func RDSResourceID(identifier string) string {
+	return "db-" + strings.ToUpper(fmt.Sprintf("%x", sha256.Sum256([]byte(identifier))))[:26]
+}
+
 // computedOutputs returns the attributes AWS would compute for a resource, shaped like
 // the real ones (ARN formats, endpoints), keyed by Pulumi property name.
 func computedOutputs(token, name string, inputs resource.PropertyMap) map[string]any {
@@ -181,8 +187,7 @@ func computedOutputs(token, name string, inputs resource.PropertyMap) map[string
 		out["arn"] = arn("rds", "db:"+id)
 		out["address"] = id + ".abcdefghijkl." + Region + ".rds.amazonaws.com"
 		out["endpoint"] = id + ".abcdefghijkl." + Region + ".rds.amazonaws.com:5432"
-		// RDS's dbi resource id: "db-" and 26 upper-case letters and digits.
-		out["resourceId"] = "db-" + strings.ToUpper(fmt.Sprintf("%x", sha256.Sum256([]byte(id))))[:26]
+		out["resourceId"] = RDSResourceID(id)
 		out["masterUserSecrets"] = []any{map[string]any{
 			"secretArn":    arn("secretsmanager", "secret:rds!db-"+id+"-AbCdEf"),
 			"secretStatus": "active",
