@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meshtrace/meshtrace/stacks"
+	"github.com/meshtrace/meshtrace/stacks/graphs"
 )
 
 const install = "run scripts/install.sh (it installs them with: pip install 'moto[server]' boto3 pyyaml)"
@@ -37,7 +38,7 @@ func requireTools(t *testing.T) {
 // exportGraphs writes the graph of every stack and mode combination into a temporary directory.
 func exportGraphs(t *testing.T) []string {
 	t.Helper()
-	paths, err := stacks.ExportGraphs(t.TempDir(), []string{"dev", "prod"})
+	paths, err := graphs.ExportGraphs(t.TempDir(), []string{"dev", "prod"})
 	if err != nil {
 		t.Fatalf("export graphs: %v", err)
 	}

@@ -6,6 +6,6 @@
 // API request the provider would send, validates it against botocore's model of that
 // operation, checks IAM documents, ECS rules and the ADOT collector config, and replays the
 // requests into moto_server. This package's tests export the graphs for every stack and mode
-// combination (stacks.ExportGraphs), run the check on them, and run it on deliberately broken
+// combination (graphs.ExportGraphs), run the check on them, and run it on deliberately broken
 // copies to show that each kind of error is caught. It has no Go code of its own.
 package awsapi

@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/meshtrace/meshtrace/stacks"
+	"github.com/meshtrace/meshtrace/stacks/graphs"
 )
 
 func main() {
 	out := flag.String("out", "build/graph", "directory to write the graphs to")
 	flag.Parse()
-	paths, err := stacks.ExportGraphs(*out, []string{"dev", "prod"})
+	paths, err := graphs.ExportGraphs(*out, []string{"dev", "prod"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "graphexport:", err)
 		os.Exit(1)

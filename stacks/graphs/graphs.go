@@ -1,4 +1,7 @@
-package stacks
+// Package graphs exports the resource graphs the program declares under the mocks, for the
+// AWS API check (checks/awsapi) and cmd/graphexport. It lives apart from package stacks so
+// that the program itself does not link the mocks.
+package graphs
 
 import (
 	"fmt"
@@ -6,16 +9,17 @@ import (
 	"path/filepath"
 
 	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/stacks"
 )
 
 // Graph runs the program under mocks for a stack (its real Pulumi.<stack>.yaml) with
 // the given modes and returns the declared resource graph.
-func Graph(stack string, modes Modes) (pulumitest.Graph, error) {
+func Graph(stack string, modes stacks.Modes) (pulumitest.Graph, error) {
 	config, err := pulumitest.StackConfigWith(stack, modes.Overrides())
 	if err != nil {
 		return pulumitest.Graph{}, err
 	}
-	mocks, err := pulumitest.Run(stack, config, Run)
+	mocks, err := pulumitest.Run(stack, config, stacks.Run)
 	if err != nil {
 		return pulumitest.Graph{}, fmt.Errorf("stack %s, %s: %w", stack, modes, err)
 	}
@@ -30,7 +34,7 @@ func ExportGraphs(dir string, stackNames []string) ([]string, error) {
 	}
 	var paths []string
 	for _, stack := range stackNames {
-		for _, modes := range AllModes() {
+		for _, modes := range stacks.AllModes() {
 			g, err := Graph(stack, modes)
 			if err != nil {
 				return nil, err
