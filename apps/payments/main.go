@@ -1,4 +1,5 @@
-// Command payments serves payment records, tracing every request with AWS X-Ray.
+// Command payments serves payment records, tracing every request with AWS X-Ray or OpenTelemetry
+// (TRACING).
 //
 // Its records are a read-only list embedded in the binary (payments.json): payments has no
 // database, so its only dependency is the tracing daemon, and the database failure cases of
@@ -98,13 +99,21 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Runs after the server has answered the requests in flight: the last spans go out.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			log.Error("tracing shutdown", "error", err.Error())
+		}
+	}()
 	h, err := newHandler(cfg.Faults)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	log.Info("starting", "tracing", tracer.Enabled(), "delay", cfg.Faults.Delay.String(), "fail_status", cfg.Faults.FailStatus)
+	log.Info("starting", "tracing", tracer.Mode(), "delay", cfg.Faults.Delay.String(), "fail_status", cfg.Faults.FailStatus)
 	return server.ListenAndServe(ctx, ":"+strconv.Itoa(cfg.Port), tracer.Middleware(h), log)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshtrace/meshtrace/apps/internal/env"
+	"github.com/meshtrace/meshtrace/apps/internal/tracing"
 )
 
 func newTestHandler(t *testing.T, f faults) http.Handler {
@@ -108,7 +109,7 @@ func TestInjectedDelayEndsWhenTheCallerGivesUp(t *testing.T) {
 
 func TestPaymentsConfig(t *testing.T) {
 	cfg, err := loadConfig(env.MapLookup(nil))
-	if err != nil || cfg.Port != 8080 || cfg.Faults != (faults{}) || !cfg.Tracing.Enabled || cfg.Tracing.Service != "payments" {
+	if err != nil || cfg.Port != 8080 || cfg.Faults != (faults{}) || cfg.Tracing.Mode != tracing.ModeXRay || cfg.Tracing.Service != "payments" {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
 	cfg, err = loadConfig(env.MapLookup(map[string]string{"PORT": "9000", "PAYMENTS_DELAY": "2s", "PAYMENTS_FAIL_STATUS": "500"}))

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meshtrace/meshtrace/apps/internal/env"
+	"github.com/meshtrace/meshtrace/apps/internal/tracing"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -37,7 +38,7 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.Port != 8080 || cfg.PaymentsURL != "http://payments:8080/api/1.0/payments" || cfg.PaymentTimeout != 3*time.Second {
 		t.Errorf("port %d, payments %s, timeout %s", cfg.Port, cfg.PaymentsURL, cfg.PaymentTimeout)
 	}
-	if !cfg.Tracing.Enabled || cfg.Tracing.DaemonAddr != "127.0.0.1:2000" || cfg.Tracing.Service != "products" {
+	if cfg.Tracing.Mode != tracing.ModeXRay || cfg.Tracing.DaemonAddr != "127.0.0.1:2000" || cfg.Tracing.Service != "products" {
 		t.Errorf("tracing %+v", cfg.Tracing)
 	}
 }

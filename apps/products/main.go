@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/meshtrace/meshtrace/apps/internal/healthcheck"
 	"github.com/meshtrace/meshtrace/apps/internal/server"
 	"github.com/meshtrace/meshtrace/apps/internal/tracing"
@@ -78,6 +80,9 @@ func serveMain(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Runs last: after the server has answered the requests in flight (SIGTERM), the spans still
+	// in the batch go out.
+	defer flushTraces(tracer, log)
 	ctx, stop := signalContext()
 	defer stop()
 
@@ -85,7 +90,14 @@ func serveMain(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg.DB, src)
+	var sqlTracer pgx.QueryTracer
+	switch tracer.Mode() {
+	case tracing.ModeXRay:
+		sqlTracer = newSQLTracer(cfg.DB)
+	case tracing.ModeOTel:
+		sqlTracer = newOTelSQLTracer(tracer.TracerProvider(), cfg.DB)
+	}
+	pool, err := openPool(ctx, cfg.DB, src, sqlTracer)
 	if err != nil {
 		return err
 	}
@@ -100,7 +112,17 @@ func serveMain(log *slog.Logger) error {
 		},
 		log: log,
 	}
-	log.Info("starting", "tracing", tracer.Enabled(), "payments", cfg.PaymentsURL, "db_host", cfg.DB.Host,
+	log.Info("starting", "tracing", tracer.Mode(), "payments", cfg.PaymentsURL, "db_host", cfg.DB.Host,
 		"db_user", cfg.DB.User, "db_auth", cfg.DB.Auth, "db_sslmode", cfg.DB.SSLMode, "db_max_conns", cfg.DB.MaxConns)
 	return server.ListenAndServe(ctx, ":"+strconv.Itoa(cfg.Port), tracer.Middleware(a.routes()), log)
+}
+
+// flushTraces sends the spans still buffered, within traceFlushTimeout (ECS gives a task 30 s
+// between SIGTERM and SIGKILL by default).
+func flushTraces(tracer *tracing.Tracer, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
+	defer cancel()
+	if err := tracer.Shutdown(ctx); err != nil {
+		log.Error("tracing shutdown", "error", err.Error())
+	}
 }

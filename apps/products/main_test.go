@@ -122,7 +122,7 @@ func newPool(t *testing.T, cfg dbConfig, src credentialSource) *pgxpool.Pool {
 			t.Fatal(err)
 		}
 	}
-	pool, err := openPool(context.Background(), cfg, src)
+	pool, err := openPool(context.Background(), cfg, src, newSQLTracer(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func tracedRoutes(t *testing.T, a *app) (http.Handler, *testenv.SegmentListener)
 	if err := os.WriteFile(rules, []byte(testenv.SampleAllRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tracer, err := tracing.Setup(tracing.Config{Service: "products", Enabled: true, DaemonAddr: segments.Addr(), SamplingRulesFile: rules})
+	tracer, err := tracing.Setup(tracing.Config{Service: "products", Mode: tracing.ModeXRay, DaemonAddr: segments.Addr(), SamplingRulesFile: rules})
 	if err != nil {
 		t.Fatal(err)
 	}

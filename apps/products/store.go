@@ -22,7 +22,8 @@ type product struct {
 	ListPrice float64 `json:"list_price"`
 }
 
-// store reads the warehouse through a pgx pool whose every query is an X-Ray SQL subsegment.
+// store reads the warehouse through a pgx pool whose every query is an X-Ray SQL subsegment (or an
+// OpenTelemetry span).
 type store struct {
 	pool         *pgxpool.Pool
 	queryTimeout time.Duration
@@ -41,14 +42,15 @@ const (
 
 // openPool creates the pool without connecting: connections are made on first use, so a
 // database that is down does not stop products from starting or serving /healthz. Every new
-// connection gets its password from src.
-func openPool(ctx context.Context, cfg dbConfig, src credentialSource) (*pgxpool.Pool, error) {
+// connection gets its password from src. tracer (sqlTracer, otelSQLTracer or nil) traces the
+// queries and failed acquisitions.
+func openPool(ctx context.Context, cfg dbConfig, src credentialSource, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	poolCfg, err := pgxpool.ParseConfig(cfg.connString())
 	if err != nil {
 		return nil, fmt.Errorf("database settings (DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_SSLMODE, DB_SSLROOTCERT) do not form a valid connection: %w", err)
 	}
 	poolCfg.ConnConfig.ConnectTimeout = cfg.QueryTimeout
-	poolCfg.ConnConfig.Tracer = newSQLTracer(cfg)
+	poolCfg.ConnConfig.Tracer = tracer
 	poolCfg.BeforeConnect = beforeConnect(src)
 	poolCfg.MaxConns = int32(cfg.MaxConns)
 	poolCfg.MinConns = int32(cfg.MinConns)

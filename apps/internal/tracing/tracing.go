@@ -1,6 +1,14 @@
-// Package tracing sets up the AWS X-Ray SDK for a service: incoming requests become segments
-// named after the service, outgoing calls become subsegments that pass the trace header on, and
-// segments go over UDP to the daemon at AWS_XRAY_DAEMON_ADDRESS.
+// Package tracing traces a service's requests in one of two ways, chosen by TRACING:
+//
+//   - xray (the default): the AWS X-Ray SDK. Incoming requests become segments named after the
+//     service, outgoing calls become subsegments that pass the trace header on, and segments go
+//     over UDP to the daemon at AWS_XRAY_DAEMON_ADDRESS.
+//   - otel: OpenTelemetry (otel.go). Incoming requests become server spans, outgoing calls client
+//     spans, with X-Ray-compatible trace ids and the X-Amzn-Trace-Id header (W3C traceparent
+//     accepted too); spans go over OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT (the ADOT collector).
+//   - off: nothing is traced and no tracing code runs (for benchmarks).
+//
+// Both paths sample with the same rule, decided once at the edge (sampling.go).
 package tracing
 
 import (
@@ -8,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-xray-sdk-go/v2/awsplugins/ecs"
 	"github.com/aws/aws-xray-sdk-go/v2/header"
@@ -21,51 +30,90 @@ import (
 // DefaultDaemonAddr is where the X-Ray daemon (or the ADOT collector) listens in an ECS task.
 const DefaultDaemonAddr = "127.0.0.1:2000"
 
+// Modes of TRACING.
+const (
+	ModeXRay = "xray"
+	ModeOTel = "otel"
+	ModeOff  = "off"
+	// modeOn is what TRACING=on meant before otel existed: the X-Ray SDK. Still accepted.
+	modeOn = "on"
+)
+
 // Config says whether and how a service traces.
 type Config struct {
-	// Service names the segments of incoming requests (the node in the X-Ray service map).
+	// Service names the segments and spans of incoming requests (the node in the X-Ray service
+	// map; service.name in OpenTelemetry).
 	Service string
-	// Enabled is false with TRACING=off: no SDK code runs at all (for benchmarks).
-	Enabled bool
-	// DaemonAddr is AWS_XRAY_DAEMON_ADDRESS.
+	// Mode is ModeXRay, ModeOTel or ModeOff (TRACING). Empty means ModeXRay.
+	Mode string
+	// DaemonAddr is AWS_XRAY_DAEMON_ADDRESS (xray).
 	DaemonAddr string
-	// SamplingRulesFile, from XRAY_SAMPLING_RULES_FILE, replaces the SDK's default centralized
-	// sampling (rules polled from X-Ray through the daemon, falling back to 1 request/s + 5%)
-	// with the local rules in that file.
+	// OTLPEndpoint is OTEL_EXPORTER_OTLP_ENDPOINT (otel): a URL, http:// for plaintext gRPC.
+	OTLPEndpoint string
+	// SamplingRulesFile, from XRAY_SAMPLING_RULES_FILE, holds X-Ray local sampling rules (version
+	// 2) used in both modes instead of the default rule (1 request/s, then 5%). In xray mode,
+	// without it the SDK polls X-Ray's centralized rules through the daemon and falls back to the
+	// default rule.
 	SamplingRulesFile string
 }
 
-// ConfigFromEnv reads TRACING (on|off, default on), AWS_XRAY_DAEMON_ADDRESS and
-// XRAY_SAMPLING_RULES_FILE.
+// Enabled is false with TRACING=off.
+func (c Config) Enabled() bool { return c.Mode != ModeOff }
+
+// FlushTimeout bounds Shutdown at exit: what is not sent by then is lost, and the process exits.
+const FlushTimeout = 5 * time.Second
+
+// DefaultOTLPEndpoint is the ADOT collector sidecar's OTLP/gRPC receiver in an ECS task.
+const DefaultOTLPEndpoint = "http://127.0.0.1:4317"
+
+// ConfigFromEnv reads TRACING (xray|otel|off, default xray; "on" is taken as xray),
+// AWS_XRAY_DAEMON_ADDRESS, OTEL_EXPORTER_OTLP_ENDPOINT and XRAY_SAMPLING_RULES_FILE.
 func ConfigFromEnv(r *env.Reader, service string) Config {
 	cfg := Config{
 		Service:           service,
-		Enabled:           true,
 		DaemonAddr:        r.String("AWS_XRAY_DAEMON_ADDRESS", DefaultDaemonAddr),
+		OTLPEndpoint:      r.String("OTEL_EXPORTER_OTLP_ENDPOINT", DefaultOTLPEndpoint),
 		SamplingRulesFile: r.String("XRAY_SAMPLING_RULES_FILE", ""),
 	}
-	cfg.Enabled = r.OneOf("TRACING", "on", "on", "off") == "on"
+	cfg.Mode = r.OneOf("TRACING", ModeXRay, ModeXRay, ModeOTel, ModeOff, modeOn)
+	if cfg.Mode == modeOn {
+		cfg.Mode = ModeXRay
+	}
 	return cfg
 }
 
 // Tracer wraps handlers and clients according to its Config.
 type Tracer struct {
 	cfg Config
-	// strategy decides sampling; the SDK is configured with the same one.
+	// strategy decides sampling in xray mode; the SDK is configured with the same one.
 	strategy sampling.Strategy
 	// serviceType is the origin sampling rules match on (AWS::ECS::Container on ECS).
 	serviceType string
+	// otel is the OpenTelemetry set-up in otel mode.
+	otel *otelTracer
 }
 
-// Setup configures the SDK's global recorder (daemon address, sampling, ECS origin) and returns
-// the Tracer. With tracing disabled it touches nothing.
+// Setup configures tracing as cfg says and returns the Tracer. In xray mode it configures the
+// SDK's global recorder (daemon address, sampling, ECS origin); in otel mode a tracer provider
+// of its own (see otel.go); with tracing off it touches nothing. Call Shutdown before exiting.
 func Setup(cfg Config) (*Tracer, error) {
 	if cfg.DaemonAddr == "" {
 		cfg.DaemonAddr = DefaultDaemonAddr
 	}
+	if cfg.Mode == "" || cfg.Mode == modeOn {
+		cfg.Mode = ModeXRay
+	}
 	t := &Tracer{cfg: cfg}
-	if !cfg.Enabled {
+	switch cfg.Mode {
+	case ModeOff:
 		return t, nil
+	case ModeOTel:
+		var err error
+		t.otel, err = setupOTel(cfg)
+		return t, err
+	case ModeXRay:
+	default:
+		return nil, fmt.Errorf("tracing mode %q is not one of %s, %s, %s", cfg.Mode, ModeXRay, ModeOTel, ModeOff)
 	}
 	// The SDK logs at info level to stdout by default; keep stdout for the service's own JSON logs.
 	xray.SetLogger(xraylog.NewDefaultLogger(os.Stderr, xraylog.LogLevelWarn))
@@ -104,7 +152,19 @@ func runsOnECS() bool {
 }
 
 // Enabled tells whether requests are traced.
-func (t *Tracer) Enabled() bool { return t.cfg.Enabled }
+func (t *Tracer) Enabled() bool { return t.cfg.Enabled() }
+
+// Mode is ModeXRay, ModeOTel or ModeOff.
+func (t *Tracer) Mode() string { return t.cfg.Mode }
+
+// Shutdown sends what is still buffered (otel mode: the batch of ended spans) and stops. The X-Ray
+// SDK sends each segment when it ends, so in xray mode there is nothing to flush.
+func (t *Tracer) Shutdown(ctx context.Context) error {
+	if t.otel != nil {
+		return t.otel.shutdown(ctx)
+	}
+	return nil
+}
 
 // Middleware makes every sampled request handled by h a segment named after the service,
 // continuing the trace of an incoming X-Amzn-Trace-Id header when there is one.
@@ -114,7 +174,10 @@ func (t *Tracer) Enabled() bool { return t.cfg.Enabled }
 // nearly as much CPU as tracing everything. An unsampled request runs without a segment and
 // passes "Sampled=0" on, so the services it calls do not sample it either.
 func (t *Tracer) Middleware(h http.Handler) http.Handler {
-	if !t.cfg.Enabled {
+	if t.otel != nil {
+		return t.otel.middleware(h)
+	}
+	if !t.cfg.Enabled() {
 		return h
 	}
 	traced := xray.Handler(xray.NewFixedSegmentNamer(t.cfg.Service), h)
@@ -154,7 +217,10 @@ type unsampledKey struct{}
 // carry the X-Amzn-Trace-Id header, so the called service joins the same trace. Requests of an
 // unsampled request only carry the header, with "Sampled=0".
 func (t *Tracer) Client(c *http.Client) *http.Client {
-	if !t.cfg.Enabled {
+	if t.otel != nil {
+		return t.otel.client(c)
+	}
+	if !t.cfg.Enabled() {
 		return c
 	}
 	base := c.Transport
@@ -184,8 +250,13 @@ func (s samplingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return s.plain.RoundTrip(r)
 }
 
-// RecordError adds err, with fault set, to the segment or subsegment in ctx, if there is one.
+// RecordError adds err, with fault set, to the segment or subsegment in ctx, if there is one; in
+// otel mode, to the recording span in ctx, as an exception event with the span's status set to
+// error.
 func RecordError(ctx context.Context, err error) {
+	if recordOTelError(ctx, err) {
+		return
+	}
 	if xray.GetSegment(ctx) != nil {
 		_ = xray.AddError(ctx, err)
 	}

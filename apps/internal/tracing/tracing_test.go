@@ -21,7 +21,7 @@ import (
 func TestConfigFromEnv(t *testing.T) {
 	r := env.NewReader(env.MapLookup(nil))
 	cfg := ConfigFromEnv(r, "svc")
-	if r.Err() != nil || !cfg.Enabled || cfg.DaemonAddr != "127.0.0.1:2000" || cfg.SamplingRulesFile != "" || cfg.Service != "svc" {
+	if r.Err() != nil || cfg.Mode != ModeXRay || cfg.DaemonAddr != "127.0.0.1:2000" || cfg.SamplingRulesFile != "" || cfg.Service != "svc" {
 		t.Fatalf("defaults: %+v, %v", cfg, r.Err())
 	}
 
@@ -29,7 +29,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"TRACING": "off", "AWS_XRAY_DAEMON_ADDRESS": "10.0.0.1:3000", "XRAY_SAMPLING_RULES_FILE": "/rules.json",
 	}))
 	cfg = ConfigFromEnv(r, "svc")
-	if r.Err() != nil || cfg.Enabled || cfg.DaemonAddr != "10.0.0.1:3000" || cfg.SamplingRulesFile != "/rules.json" {
+	if r.Err() != nil || cfg.Mode != ModeOff || cfg.DaemonAddr != "10.0.0.1:3000" || cfg.SamplingRulesFile != "/rules.json" {
 		t.Fatalf("from env: %+v, %v", cfg, r.Err())
 	}
 
@@ -41,7 +41,7 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestDisabledTracerLeavesHandlersAndClientsAlone(t *testing.T) {
-	tracer, err := Setup(Config{Service: "svc", Enabled: false})
+	tracer, err := Setup(Config{Service: "svc", Mode: ModeOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestSetupRejectsABadSamplingRulesFile(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"version": 2, "default": `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Setup(Config{Service: "svc", Enabled: true, DaemonAddr: "127.0.0.1:2000", SamplingRulesFile: bad}); err == nil ||
+	if _, err := Setup(Config{Service: "svc", Mode: ModeXRay, DaemonAddr: "127.0.0.1:2000", SamplingRulesFile: bad}); err == nil ||
 		!strings.Contains(err.Error(), "XRAY_SAMPLING_RULES_FILE") {
 		t.Fatalf("Setup with a broken rules file: %v", err)
 	}
@@ -82,7 +82,7 @@ func setupTracingWithRules(t *testing.T, service, rulesJSON string) (*Tracer, *t
 	if err := os.WriteFile(rules, []byte(rulesJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tracer, err := Setup(Config{Service: service, Enabled: true, DaemonAddr: segments.Addr(), SamplingRulesFile: rules})
+	tracer, err := Setup(Config{Service: service, Mode: ModeXRay, DaemonAddr: segments.Addr(), SamplingRulesFile: rules})
 	if err != nil {
 		t.Fatal(err)
 	}

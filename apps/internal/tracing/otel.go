@@ -1,0 +1,246 @@
+package tracing
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/contrib/detectors/aws/ecs"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/contrib/propagators/aws/xray"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// otelTracer is the OpenTelemetry path (TRACING=otel):
+//
+//   - server spans by otelhttp's handler, client spans by its transport, SQL spans by the
+//     products service's pgx tracer (TracerProvider hands it the provider);
+//   - X-Ray trace ids (time-based first 32 bits) from the X-Ray ID generator, so that X-Ray takes
+//     the spans the ADOT collector exports; the X-Amzn-Trace-Id header in and out (W3C traceparent
+//     too), and a trace whose root an AWS load balancer started is continued (xrayEdgePropagator);
+//   - the sampler of sampling.go: decided once at the edge, parent-based downstream;
+//   - resource: service.name, and the ECS task's attributes where the service runs on ECS;
+//   - a batch span processor exporting over OTLP/gRPC, flushed by shutdown (on SIGTERM).
+type otelTracer struct {
+	provider    *sdktrace.TracerProvider
+	propagators propagation.TextMapPropagator
+}
+
+func setupOTel(cfg Config) (*otelTracer, error) {
+	rules, err := loadSamplingRules(cfg.SamplingRulesFile)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := cfg.OTLPEndpoint
+	if endpoint == "" {
+		endpoint = DefaultOTLPEndpoint
+	}
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT=%q is not a URL such as %s", endpoint, DefaultOTLPEndpoint)
+	}
+	// The exporter connects lazily: a collector that is not up yet costs retries, not the start.
+	exporter, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpointURL(endpoint))
+	if err != nil {
+		return nil, fmt.Errorf("OTLP exporter to %s: %w", endpoint, err)
+	}
+	res, err := serviceResource(cfg.Service)
+	if err != nil {
+		return nil, err
+	}
+	provider := sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(exporter), // OTEL_BSP_* tune it
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(newSampler(rules)),
+		sdktrace.WithIDGenerator(newIDGenerator()),
+	)
+	// The SDK reports export failures (collector unreachable) through the global handler, which
+	// writes them to stderr; stdout stays the service's JSON log.
+	return &otelTracer{
+		provider:    provider,
+		propagators: newPropagator(),
+	}, nil
+}
+
+// newPropagator reads and writes W3C traceparent and X-Amzn-Trace-Id; the latter wins when a
+// request has both.
+func newPropagator() propagation.TextMapPropagator {
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, xrayEdgePropagator{})
+}
+
+func newIDGenerator() sdktrace.IDGenerator { return edgeIDGenerator{xray.NewIDGenerator()} }
+
+// serviceResource names the service and, on ECS, its task and container (cluster, task ARN,
+// family and revision, container, log group: the ECS resource detector).
+func serviceResource(service string) (*resource.Resource, error) {
+	opts := []resource.Option{
+		resource.WithAttributes(semconv.ServiceName(service)),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(), // OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME
+	}
+	if runsOnECS() {
+		opts = append(opts, resource.WithDetectors(ecs.NewResourceDetector()))
+	}
+	res, err := resource.New(context.Background(), opts...)
+	if err != nil && res != nil && errors.Is(err, resource.ErrPartialResource) {
+		// A metadata endpoint that did not answer: trace with what was detected.
+		fmt.Fprintf(os.Stderr, "tracing: resource detection incomplete: %v\n", err)
+		return res, nil
+	}
+	return res, err
+}
+
+func (o *otelTracer) shutdown(ctx context.Context) error {
+	if err := o.provider.Shutdown(ctx); err != nil {
+		return fmt.Errorf("flush spans: %w", err)
+	}
+	return nil
+}
+
+// TracerProvider is the provider of the otel path, for instrumentation of the service's own (the
+// SQL spans); nil in the other modes.
+func (t *Tracer) TracerProvider() trace.TracerProvider {
+	if t.otel == nil {
+		return nil
+	}
+	return t.otel.provider
+}
+
+// middleware makes each request a server span named after its route; the answer carries
+// X-Amzn-Trace-Id (Root and Sampled) as the X-Ray SDK's handler does, so a client can find its
+// trace.
+func (o *otelTracer) middleware(h http.Handler) http.Handler {
+	withHeader := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+			w.Header().Set(xrayHeader, xrayRootHeader(sc))
+		}
+		h.ServeHTTP(w, r)
+	})
+	return otelhttp.NewHandler(withHeader, "",
+		otelhttp.WithTracerProvider(o.provider),
+		otelhttp.WithPropagators(o.propagators),
+		otelhttp.WithMeterProvider(noopMeters),
+	)
+}
+
+// client makes each request of c a client span whose context goes out in X-Amzn-Trace-Id and
+// traceparent.
+func (o *otelTracer) client(c *http.Client) *http.Client {
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	wrapped := *c
+	wrapped.Transport = otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(o.provider),
+		otelhttp.WithPropagators(o.propagators),
+		otelhttp.WithMeterProvider(noopMeters),
+	)
+	return &wrapped
+}
+
+// recordOTelError records err on the recording span in ctx, if any.
+func recordOTelError(ctx context.Context, err error) bool {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return false
+	}
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+	return true
+}
+
+// noopMeters: the services export no metrics; otelhttp would otherwise record its histograms
+// into the global provider.
+var noopMeters = metricnoop.NewMeterProvider()
+
+const xrayHeader = "X-Amzn-Trace-Id"
+
+// xrayTraceID is an OpenTelemetry trace id in X-Ray's form, 1-<8 hex>-<24 hex>.
+func xrayTraceID(id trace.TraceID) string {
+	h := id.String()
+	return "1-" + h[:8] + "-" + h[8:]
+}
+
+// xrayRootHeader is the X-Amzn-Trace-Id of an answer: the trace and whether it is sampled.
+func xrayRootHeader(sc trace.SpanContext) string {
+	sampled := "0"
+	if sc.IsSampled() {
+		sampled = "1"
+	}
+	return "Root=" + xrayTraceID(sc.TraceID()) + ";Sampled=" + sampled
+}
+
+// xrayEdgePropagator is the X-Ray propagator, plus what it leaves out: a header that names the
+// trace but leaves the decision to us (an AWS load balancer sends "Root=1-...", with no Parent
+// and no Sampled; "Sampled=?" asks the same). The trace id is kept (edgeIDGenerator gives it to
+// the server span) and the sampler decides, as the X-Ray SDK does.
+type xrayEdgePropagator struct{}
+
+type edgeRootKey struct{}
+
+func (xrayEdgePropagator) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	xray.Propagator{}.Inject(ctx, carrier)
+}
+
+func (xrayEdgePropagator) Fields() []string { return xray.Propagator{}.Fields() }
+
+func (xrayEdgePropagator) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	header := carrier.Get(xrayHeader)
+	if header == "" {
+		return ctx
+	}
+	var root, parent, sampled string
+	for part := range strings.SplitSeq(header, ";") {
+		key, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch key {
+		case "Root":
+			root = value
+		case "Parent":
+			parent = value
+		case "Sampled":
+			sampled = value
+		}
+	}
+	if parent != "" && (sampled == "0" || sampled == "1") {
+		return xray.Propagator{}.Extract(ctx, carrier)
+	}
+	if id, ok := parseXRayTraceID(root); ok {
+		return context.WithValue(ctx, edgeRootKey{}, id)
+	}
+	return ctx
+}
+
+// parseXRayTraceID reads 1-<8 hex>-<24 hex>.
+func parseXRayTraceID(s string) (trace.TraceID, bool) {
+	var id trace.TraceID
+	if len(s) != 35 || s[:2] != "1-" || s[10] != '-' {
+		return id, false
+	}
+	if _, err := hex.Decode(id[:], []byte(s[2:10]+s[11:])); err != nil || !id.IsValid() {
+		return id, false
+	}
+	return id, true
+}
+
+// edgeIDGenerator is the X-Ray ID generator, continuing the trace id of an incoming header that
+// named a root only.
+type edgeIDGenerator struct{ *xray.IDGenerator }
+
+func (g edgeIDGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	if id, ok := ctx.Value(edgeRootKey{}).(trace.TraceID); ok {
+		return id, g.NewSpanID(ctx, id)
+	}
+	return g.IDGenerator.NewIDs(ctx)
+}

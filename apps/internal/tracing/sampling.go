@@ -1,0 +1,212 @@
+package tracing
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// This file is where the OpenTelemetry path decides which requests are traced. The decision is
+// made once, at the edge: the first service a request reaches (no sampled or unsampled parent in
+// its headers) applies the rules; every service after it follows the decision it was handed
+// (parent-based), so a trace is never half-sampled. It is the same rule the X-Ray SDK applies in
+// xray mode: 1 request per second per process (the reservoir), then 5% of the rest, unless
+// XRAY_SAMPLING_RULES_FILE gives local rules, which both modes read.
+//
+// Protections of the edge (what a caller may not decide for us) belong in edgeSampler.ShouldSample,
+// the one place both the xray and the otel middleware reach through samplingRules.
+
+// The default rule of X-Ray (and of the X-Ray SDK when it has no other rules).
+const (
+	defaultFixedTarget = 1
+	defaultRate        = 0.05
+)
+
+// samplingRule is one rule of an X-Ray local sampling rules file (version 2): the first rule
+// whose host, method and path patterns match a request decides, with fixed_target requests per
+// second taken first and rate of the rest after.
+type samplingRule struct {
+	Description string  `json:"description"`
+	Host        string  `json:"host"`
+	HTTPMethod  string  `json:"http_method"`
+	URLPath     string  `json:"url_path"`
+	FixedTarget int     `json:"fixed_target"`
+	Rate        float64 `json:"rate"`
+}
+
+// samplingRules is a local sampling rules file: rules in order, then the default.
+type samplingRules struct {
+	Version int             `json:"version"`
+	Rules   []*samplingRule `json:"rules"`
+	Default *samplingRule   `json:"default"`
+}
+
+// defaultSamplingRules is 1 request/s, then 5%, for every request.
+func defaultSamplingRules() *samplingRules {
+	return &samplingRules{Version: 2, Default: &samplingRule{FixedTarget: defaultFixedTarget, Rate: defaultRate}}
+}
+
+// loadSamplingRules reads a version 2 local rules file, or gives the default rule for "".
+func loadSamplingRules(path string) (*samplingRules, error) {
+	if path == "" {
+		return defaultSamplingRules(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", path, err)
+	}
+	rules, err := parseSamplingRules(b)
+	if err != nil {
+		return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", path, err)
+	}
+	return rules, nil
+}
+
+func parseSamplingRules(b []byte) (*samplingRules, error) {
+	var rules samplingRules
+	if err := json.Unmarshal(b, &rules); err != nil {
+		return nil, err
+	}
+	if rules.Version != 2 {
+		return nil, fmt.Errorf("sampling rules version %d, want 2", rules.Version)
+	}
+	if rules.Default == nil {
+		return nil, fmt.Errorf("sampling rules without a default rule")
+	}
+	for _, r := range append([]*samplingRule{rules.Default}, rules.Rules...) {
+		if r.FixedTarget < 0 || !(r.Rate >= 0 && r.Rate <= 1) {
+			return nil, fmt.Errorf("sampling rule %q: fixed_target must be >= 0 and rate from 0 to 1", r.Description)
+		}
+	}
+	for _, r := range rules.Rules {
+		if r.Host == "" || r.HTTPMethod == "" || r.URLPath == "" {
+			return nil, fmt.Errorf("sampling rule %q: host, http_method and url_path are required (\"*\" matches anything)", r.Description)
+		}
+	}
+	return &rules, nil
+}
+
+// edgeSampler applies samplingRules to a request that starts a trace here.
+type edgeSampler struct {
+	rules      []*samplingRule
+	reservoirs []*reservoir // one per rule, the default's last
+	now        func() time.Time
+}
+
+// newSampler is the OpenTelemetry sampler of a service: parent-based (a sampled or unsampled
+// caller's decision is followed, whether it came in X-Amzn-Trace-Id or traceparent), the rules
+// for the requests that start a trace here.
+func newSampler(rules *samplingRules) sdktrace.Sampler {
+	return sdktrace.ParentBased(newEdgeSampler(rules))
+}
+
+func newEdgeSampler(rules *samplingRules) *edgeSampler {
+	s := &edgeSampler{rules: append(append([]*samplingRule(nil), rules.Rules...), rules.Default), now: time.Now}
+	for _, r := range s.rules {
+		s.reservoirs = append(s.reservoirs, &reservoir{perSecond: r.FixedTarget})
+	}
+	return s
+}
+
+// ShouldSample matches the request the span is for (the server span's start attributes: method,
+// path, host) against the rules.
+func (s *edgeSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	var host, method, path string
+	for _, kv := range p.Attributes {
+		switch kv.Key {
+		case "server.address":
+			host = kv.Value.AsString()
+		case "http.request.method":
+			method = kv.Value.AsString()
+		case "url.path":
+			path = kv.Value.AsString()
+		}
+	}
+	decision := sdktrace.Drop
+	if s.sample(host, method, path) {
+		decision = sdktrace.RecordAndSample
+	}
+	return sdktrace.SamplingResult{Decision: decision, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+}
+
+// sample decides for one request.
+func (s *edgeSampler) sample(host, method, path string) bool {
+	for i, r := range s.rules {
+		if i < len(s.rules)-1 && !(wildcardMatch(r.Host, host) && wildcardMatch(r.HTTPMethod, method) && wildcardMatch(r.URLPath, path)) {
+			continue
+		}
+		if s.reservoirs[i].take(s.now()) {
+			return true
+		}
+		return r.Rate > 0 && rand.Float64() < r.Rate
+	}
+	return false
+}
+
+func (s *edgeSampler) Description() string {
+	return fmt.Sprintf("EdgeRules{%d rules, default %d/s + %g}", len(s.rules)-1, s.rules[len(s.rules)-1].FixedTarget, s.rules[len(s.rules)-1].Rate)
+}
+
+// reservoir lets perSecond requests through in each second of the clock.
+type reservoir struct {
+	perSecond int
+
+	mu     sync.Mutex
+	second int64
+	used   int
+}
+
+func (r *reservoir) take(now time.Time) bool {
+	if r.perSecond == 0 {
+		return false
+	}
+	sec := now.Unix()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sec != r.second {
+		r.second, r.used = sec, 0
+	}
+	if r.used >= r.perSecond {
+		return false
+	}
+	r.used++
+	return true
+}
+
+// wildcardMatch matches text against an X-Ray rule pattern: * any run of characters, ? one
+// character, case-insensitive.
+func wildcardMatch(pattern, text string) bool {
+	if pattern == "*" {
+		return true
+	}
+	p, t := strings.ToLower(pattern), strings.ToLower(text)
+	star, mark := -1, 0
+	i, j := 0, 0
+	for j < len(t) {
+		switch {
+		case i < len(p) && (p[i] == '?' || p[i] == t[j]):
+			i++
+			j++
+		case i < len(p) && p[i] == '*':
+			star, mark = i, j
+			i++
+		case star >= 0:
+			i = star + 1
+			mark++
+			j = mark
+		default:
+			return false
+		}
+	}
+	for i < len(p) && p[i] == '*' {
+		i++
+	}
+	return i == len(p)
+}
