@@ -300,11 +300,11 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 			problems = append(problems, problem)
 		}
 	}
-	if c.MeshMode == MeshAppMesh && !c.AllowDiscontinuedAppMesh {
-		problems = append(problems, fmt.Sprintf("%s:meshMode = %q: AWS App Mesh was discontinued on 2026-09-30; "+
+	if why := mesh.Discontinued(c.MeshMode); why != "" && !c.AllowDiscontinuedAppMesh {
+		problems = append(problems, fmt.Sprintf("%s:meshMode = %q: %s; "+
 			"`pulumi up` would create half a stack and then fail when it creates the mesh. Use %q (ECS Service Connect, "+
 			"the successor), or set %s:allowDiscontinuedAppMesh: true if you know what you are doing (an account that "+
-			"still has App Mesh access, or previews and tests only)", Namespace, MeshAppMesh, MeshServiceConnect, Namespace))
+			"still has App Mesh access, or previews and tests only)", Namespace, c.MeshMode, why, MeshServiceConnect, Namespace))
 	}
 	sort.Strings(problems)
 	if len(problems) > 0 {
@@ -428,7 +428,7 @@ func AllModes() []Modes {
 // acknowledgement, which tests and previews of that mode need).
 func (m Modes) Overrides() map[string]string {
 	o := map[string]string{Namespace + ":meshMode": m.Mesh, Namespace + ":tracingMode": m.Tracing}
-	if m.Mesh == MeshAppMesh {
+	if mesh.Discontinued(m.Mesh) != "" {
 		o[Namespace+":allowDiscontinuedAppMesh"] = "true"
 	}
 	return o

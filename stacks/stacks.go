@@ -23,19 +23,7 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = Compose(ctx, cfg)
-	return err
-}
-
-// System is what Compose declared.
-type System struct {
-	Network  *network.Network
-	Cluster  *cluster.Cluster
-	Database *database.Database
-	Mesh     mesh.Mesh
-	Tracing  *xray.Tracing
-	Products *services.Service
-	Payments *services.Service
+	return Compose(ctx, cfg)
 }
 
 // Service names: the segment names in X-Ray and the names clients call in the mesh.
@@ -45,7 +33,7 @@ const (
 )
 
 // Compose declares the system for a validated config and exports the stack outputs.
-func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
+func Compose(ctx *pulumi.Context, cfg Config) error {
 	prefix := "meshtrace-" + cfg.Environment
 	tags := pulumi.StringMap{
 		"project":     pulumi.String("meshtrace"),
@@ -59,16 +47,17 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 		Tags:        tags,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cl, err := cluster.NewCluster(ctx, prefix, &cluster.ClusterArgs{
-		VpcId:                  net.VpcId,
-		NamespaceName:          cfg.NamespaceName,
-		ServiceConnectDefaults: cfg.MeshMode == MeshServiceConnect,
+		VpcId:         net.VpcId,
+		NamespaceName: cfg.NamespaceName,
+		// Harmless in App Mesh mode, whose services do not enable Service Connect.
+		ServiceConnectDefaults: true,
 		Tags:                   tags,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	db, err := database.NewDatabase(ctx, prefix+"-db", &database.DatabaseArgs{
 		VpcId:               net.VpcId,
@@ -87,23 +76,27 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 		Tags:     tags,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 
-	meshImpl, err := newMesh(ctx, prefix, cfg, cl, tags)
+	meshImpl, err := mesh.New(ctx, prefix, &mesh.Args{
+		Mode:          cfg.MeshMode,
+		NamespaceArn:  cl.NamespaceArn,
+		NamespaceId:   cl.NamespaceId,
+		NamespaceName: cfg.NamespaceName,
+		Tags:          tags,
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tracing, err := xray.NewTracing(ctx, prefix, &xray.TracingArgs{
 		Mode:              cfg.TracingMode,
-		ServiceNames:      []string{ProductsName, PaymentsName},
 		SamplingFixedRate: &cfg.SamplingFixedRate,
 		SamplingReservoir: &cfg.SamplingReservoir,
-		RunAsUser:         meshImpl.ProxyIgnoredUID(),
 		Tags:              tags,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	common := func(svc ServiceConfig, name string) *services.ServiceArgs {
@@ -133,7 +126,7 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 	paymentsArgs := common(cfg.Payments, PaymentsName)
 	payments, err := services.NewService(ctx, PaymentsName, paymentsArgs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	productsArgs := common(cfg.Products, ProductsName)
@@ -145,11 +138,14 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 	productsArgs.SecurityGroupIds = []pulumi.StringInput{db.ClientSecurityGroupId}
 	productsArgs.DirectEgressPorts = []int{database.PostgresPort}
 	if err := connectProductsToDatabase(ctx, productsArgs, cfg, db, payments); err != nil {
-		return nil, err
+		return err
 	}
 	products, err := services.NewService(ctx, ProductsName, productsArgs)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if err := tracing.DeclareGroup(ctx); err != nil {
+		return err
 	}
 
 	region := regionOf(ctx)
@@ -166,7 +162,7 @@ func Compose(ctx *pulumi.Context, cfg Config) (*System, error) {
 	ctx.Export("clusterName", cl.ClusterName)
 	ctx.Export("databaseEndpoint", db.Address)
 	ctx.Export("databaseSecretArn", db.SecretArn)
-	return &System{Network: net, Cluster: cl, Database: db, Mesh: meshImpl, Tracing: tracing, Products: products, Payments: payments}, nil
+	return nil
 }
 
 // ProductsDBUser is the database role products signs in as: it may read what products serves
@@ -241,19 +237,6 @@ func withEntries(base, more map[string]pulumi.StringInput) map[string]pulumi.Str
 		out[k] = v
 	}
 	return out
-}
-
-// newMesh declares the mesh the config asks for.
-func newMesh(ctx *pulumi.Context, prefix string, cfg Config, cl *cluster.Cluster, tags pulumi.StringMap) (mesh.Mesh, error) {
-	if cfg.MeshMode == MeshAppMesh {
-		return mesh.NewAppMesh(ctx, prefix, &mesh.AppMeshArgs{
-			NamespaceId:      cl.NamespaceId,
-			NamespaceName:    cfg.NamespaceName,
-			EnvoyEnvironment: xray.EnvoyEnvironment(),
-			Tags:             tags,
-		})
-	}
-	return mesh.NewServiceConnect(ctx, prefix, &mesh.ServiceConnectArgs{NamespaceArn: cl.NamespaceArn})
 }
 
 // regionOf is the stack's AWS region from provider config.

@@ -191,9 +191,10 @@ func TestClusterHasContainerInsightsAndNamespace(t *testing.T) {
 		if len(settings) != 1 || settings[0].(map[string]any)["name"] != "containerInsights" || settings[0].(map[string]any)["value"] != "enabled" {
 			t.Errorf("settings %v", settings)
 		}
-		_, hasDefaults := c["serviceConnectDefaults"]
-		if hasDefaults != (s.modes.Mesh == MeshServiceConnect) {
-			t.Errorf("serviceConnectDefaults present=%v in %s", hasDefaults, s.modes.Mesh)
+		// Set in every mode (App Mesh's services do not enable Service Connect), so that
+		// the composition has no mode switch.
+		if _, hasDefaults := c["serviceConnectDefaults"]; !hasDefaults {
+			t.Errorf("no serviceConnectDefaults in %s", s.modes.Mesh)
 		}
 		ns := only(t, s.m, "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace").Plain()
 		if ns["name"] != "meshtrace.local" {
@@ -514,7 +515,7 @@ func TestNothingSecretInPlainText(t *testing.T) {
 func TestTracingHasGroupAndSamplingRules(t *testing.T) {
 	eachSystem(t, func(t *testing.T, s system) {
 		group := only(t, s.m, tXRayGroup).Plain()
-		if group["filterExpression"] != `service("products") OR service("payments")` {
+		if group["filterExpression"] != `service("payments") OR service("products")` {
 			t.Errorf("group filter %v", group["filterExpression"])
 		}
 		rules := s.m.ByType(tSamplingRule)

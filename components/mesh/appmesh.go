@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/servicediscovery"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
@@ -18,9 +19,6 @@ type AppMeshArgs struct {
 	// virtual nodes discover tasks in. Required.
 	NamespaceId   pulumi.StringInput
 	NamespaceName string
-	// EnvoyEnvironment is added to every Envoy sidecar, e.g. the tracing part's
-	// ENABLE_ENVOY_XRAY_TRACING. Default none.
-	EnvoyEnvironment []taskspec.KeyValuePair
 	// MaxRetries and PerRetryTimeoutMs make each route retry 5xx and connection errors.
 	// Defaults 2 and 2000.
 	MaxRetries        int
@@ -231,8 +229,8 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 		return nil, err
 	}
 
-	envoyEnv := m.args.EnvoyEnvironment
-	task := node.Arn.ApplyT(func(nodeArn string) taskspec.Part {
+	envoyEnv := member.ProxyEnvironment
+	task := pulumix.Apply[string](node.Arn, func(nodeArn string) taskspec.Part {
 		return taskspec.Part{
 			Sidecars:           []taskspec.ContainerDefinition{EnvoyContainer(nodeArn, envoyEnv)},
 			ProxyConfiguration: EnvoyProxyConfiguration(member.Port, member.DirectEgressPorts),
@@ -240,7 +238,7 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 			// Envoy fetches its configuration for this node only.
 			TaskRoleStatements: []taskspec.Statement{taskspec.Allow("AppMeshEnvoy", []string{"appmesh:StreamAggregatedResources"}, nodeArn)},
 		}
-	}).(pulumi.AnyOutput)
+	})
 
 	return &Membership{
 		Name:       name,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
@@ -28,6 +29,47 @@ const (
 
 // PortName names the app's port mapping; Service Connect refers to it.
 const PortName = "http"
+
+// Args chooses the mesh and says where its services are discovered.
+type Args struct {
+	// Mode is ModeServiceConnect or ModeAppMesh. Default ModeServiceConnect.
+	Mode string
+	// NamespaceArn, NamespaceId and NamespaceName are the Cloud Map private DNS
+	// namespace of the cluster (cluster.Cluster's outputs). Required.
+	NamespaceArn  pulumi.StringInput
+	NamespaceId   pulumi.StringInput
+	NamespaceName string
+	// Tags are added to every resource.
+	Tags pulumi.StringMap
+}
+
+// New declares the mesh of the chosen mode. It is the one place that tells the modes
+// apart; everything else holds a Mesh.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (Mesh, error) {
+	switch args.Mode {
+	case "", ModeServiceConnect:
+		m, err := NewServiceConnect(ctx, name, &ServiceConnectArgs{NamespaceArn: args.NamespaceArn}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	case ModeAppMesh:
+		m, err := NewAppMesh(ctx, name, &AppMeshArgs{NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, Tags: args.Tags}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("mesh %s: Mode %q must be %q or %q", name, args.Mode, ModeServiceConnect, ModeAppMesh)
+}
+
+// Discontinued says why a mode can no longer be deployed, or "" when it can.
+func Discontinued(mode string) string {
+	if mode == ModeAppMesh {
+		return "AWS App Mesh was discontinued on 2026-09-30"
+	}
+	return ""
+}
 
 // Mesh is a service mesh that services join.
 type Mesh interface {
@@ -49,6 +91,9 @@ type Member struct {
 	HealthCheckPath string
 	// Backends are the memberships of the services this one calls.
 	Backends []*Membership
+	// ProxyEnvironment is added to the mesh's proxy sidecar, if it runs one (the parts'
+	// taskspec.Part.ProxyEnvironment, e.g. Envoy's X-Ray tracer).
+	ProxyEnvironment []taskspec.KeyValuePair
 	// ClientOnly joins as a caller only: nothing in the mesh calls this service (e.g. one
 	// reached only through its load balancer), so it registers no endpoint. Service Connect
 	// then runs no inbound listener for it; App Mesh still declares its virtual service.
@@ -71,8 +116,8 @@ type Membership struct {
 	// Endpoint is the base URL clients in the mesh use, e.g. http://payments:8080; empty
 	// for a ClientOnly member of Service Connect.
 	Endpoint pulumi.StringOutput
-	// Task resolves to the taskspec.Part the mesh adds to the task.
-	Task pulumi.AnyOutput
+	// Task is the taskspec.Part the mesh adds to the task.
+	Task pulumix.Output[taskspec.Part]
 	// ServiceConnect is the ECS service's Service Connect configuration, or nil.
 	ServiceConnect ecs.ServiceServiceConnectConfigurationPtrInput
 	// ServiceRegistries is the ECS service's Cloud Map registration, or nil.
@@ -82,8 +127,6 @@ type Membership struct {
 	// ref is the mode's handle for clients (App Mesh: the virtual service name).
 	ref pulumi.StringOutput
 }
-
-func staticPart(p taskspec.Part) pulumi.AnyOutput { return pulumi.Any(p) }
 
 // checkIdleTimeout holds the keep-alive rule of package contract: a proxy's idle timeout
 // (seconds) must be positive and below the app's, so the proxy closes idle connections first.

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -118,5 +119,49 @@ func TestEnvoyContainerIsPinnedAndReportsLiveness(t *testing.T) {
 	}
 	if c.HealthCheck == nil || !strings.Contains(c.HealthCheck.Command[1], "LIVE") {
 		t.Errorf("health %+v", c.HealthCheck)
+	}
+}
+
+func TestNewChoosesTheModeAndRefusesOthers(t *testing.T) {
+	kinds := map[string]string{}
+	_, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
+		for _, mode := range []string{"", ModeServiceConnect, ModeAppMesh} {
+			m, err := New(ctx, "m"+mode, &Args{Mode: mode, NamespaceArn: pulumi.String("arn"), NamespaceId: pulumi.String("ns-1"), NamespaceName: "x.local"})
+			if err != nil {
+				return err
+			}
+			kinds[mode] = fmt.Sprintf("%T", m)
+		}
+		if _, err := New(ctx, "bad", &Args{Mode: "istio"}); err == nil || !strings.Contains(err.Error(), `"istio"`) {
+			t.Errorf("unknown mode: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kinds[""] != "*mesh.ServiceConnect" || kinds[ModeServiceConnect] != "*mesh.ServiceConnect" || kinds[ModeAppMesh] != "*mesh.AppMesh" {
+		t.Errorf("kinds %v", kinds)
+	}
+	if Discontinued(ModeAppMesh) == "" || Discontinued(ModeServiceConnect) != "" {
+		t.Error("Discontinued")
+	}
+}
+
+// A proxy idle timeout at or above the app's would reuse connections the app has closed.
+func TestMeshesRefuseIdleTimeoutsAboveTheApps(t *testing.T) {
+	_, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
+		_, err := NewServiceConnect(ctx, "sc", &ServiceConnectArgs{NamespaceArn: pulumi.String("arn"), IdleTimeoutSeconds: 300})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "below the apps' own idle timeout") {
+		t.Errorf("service connect idle 300 s: %v", err)
+	}
+	_, err = pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
+		_, err := NewAppMesh(ctx, "am", &AppMeshArgs{NamespaceId: pulumi.String("ns"), NamespaceName: "x.local", IdleTimeoutSeconds: 75})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "IdleTimeoutSeconds") {
+		t.Errorf("app mesh idle 75 s: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
@@ -110,7 +111,7 @@ func (m *ServiceConnect) Join(ctx *pulumi.Context, member Member, opts ...pulumi
 		Port:           member.Port,
 		ClientOnly:     member.ClientOnly,
 		Endpoint:       pulumi.String(endpoint).ToStringOutput(),
-		Task:           staticPart(taskspec.Part{}),
+		Task:           pulumix.Val(taskspec.Part{}),
 		ServiceConnect: cfg,
 		ref:            pulumi.String(member.Name).ToStringOutput(),
 	}, nil

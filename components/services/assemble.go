@@ -21,6 +21,7 @@ type appSpec struct {
 	Secrets     map[string]string // env name -> valueFrom
 	HealthCheck *taskspec.HealthCheck
 	Init        *initSpec
+	Readonly    bool // root filesystems of the app and init containers
 	LogGroup    string
 	Region      string
 }
@@ -58,7 +59,7 @@ func assembleContainers(app appSpec, part taskspec.Part) ([]taskspec.ContainerDe
 		Secrets:                sortedSecrets(app.Secrets),
 		DependsOn:              part.AppDependsOn,
 		HealthCheck:            app.HealthCheck,
-		ReadonlyRootFilesystem: taskspec.Bool(true), // the services write nothing to disk
+		ReadonlyRootFilesystem: taskspec.Bool(app.Readonly),
 	}
 	containers := []taskspec.ContainerDefinition{appContainer}
 	if app.Init != nil {
@@ -70,7 +71,7 @@ func assembleContainers(app appSpec, part taskspec.Part) ([]taskspec.ContainerDe
 			Command:                app.Init.Command,
 			Environment:            sortedPairs(app.Init.Environment),
 			Secrets:                sortedSecrets(app.Init.Secrets),
-			ReadonlyRootFilesystem: taskspec.Bool(true),
+			ReadonlyRootFilesystem: taskspec.Bool(app.Readonly),
 		})
 		containers[0].DependsOn = append(append([]taskspec.ContainerDependency{}, part.AppDependsOn...),
 			taskspec.ContainerDependency{ContainerName: app.Init.Name, Condition: taskspec.ConditionSuccess})

@@ -29,7 +29,7 @@ func scaledProgram(n int) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		tracing, err := xray.NewTracing(ctx, "scale", &xray.TracingArgs{ServiceNames: names})
+		tracing, err := xray.NewTracing(ctx, "scale", &xray.TracingArgs{})
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ func inventoryProgram(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	tracing, err := xray.NewTracing(ctx, "inventory", &xray.TracingArgs{Mode: xray.ModeADOT, ServiceNames: []string{"stock", "inventory"}})
+	tracing, err := xray.NewTracing(ctx, "inventory", &xray.TracingArgs{Mode: xray.ModeADOT})
 	if err != nil {
 		return err
 	}

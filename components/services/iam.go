@@ -3,6 +3,7 @@ package services
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
@@ -14,37 +15,66 @@ const ecsTasksPrincipal = "ecs-tasks.amazonaws.com"
 var ecrPullActions = []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
 
 type roleInputs struct {
-	part          pulumi.Output       // resolves to taskspec.Part
+	part          pulumix.Output[taskspec.Part]
 	logGroupArn   pulumi.StringOutput //
 	repositoryArn pulumi.StringOutput // "" when the image needs no ECR permissions
 }
 
 type roles struct {
-	task      *iam.Role
-	execution *iam.Role
-	// policies are the roles' inline policies: a task must not start before they exist.
+	taskArn, executionArn       pulumi.StringOutput
+	taskPolicy, executionPolicy pulumi.StringOutput // what each role needs
+	// policies are the inline policies created: a task must not start before they exist.
 	policies []pulumi.Resource
 }
 
 // declareRoles declares the task role (what the app and its sidecars may do) and the
 // execution role (what ECS may do to start the task: pull the image, write logs,
-// read the service's own secrets), each with an inline policy of least privilege.
+// read the service's own secrets), each with an inline policy of least privilege;
+// a role brought by the caller is used as it is.
 func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs, opts ...pulumi.ResourceOption) (*roles, error) {
-	trust := pulumi.String(taskspec.AssumeRoleBy(ecsTasksPrincipal).JSON())
-
-	task, err := iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
-		AssumeRolePolicy: trust,
-		Description:      pulumi.String("Task role of " + name + ": what its containers may call"),
-		Tags:             a.Tags,
-	}, opts...)
+	r := &roles{taskPolicy: taskPolicy(a, in.part), executionPolicy: executionPolicy(a, in)}
+	var err error
+	r.taskArn, err = roleWithPolicy(ctx, name+"-task", a.TaskRoleArn, "Task role of "+name+": what its containers may call", r.taskPolicy, a.Tags, r, opts...)
 	if err != nil {
 		return nil, err
 	}
+	r.executionArn, err = roleWithPolicy(ctx, name+"-execution", a.ExecutionRoleArn, "Execution role of "+name+": what ECS may do to start its tasks", r.executionPolicy, a.Tags, r, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// roleWithPolicy returns the ARN of the role brought by the caller, or declares a role for
+// ECS tasks with policy inline.
+func roleWithPolicy(ctx *pulumi.Context, name string, brought pulumi.StringInput, description string, policy pulumi.StringOutput,
+	tags pulumi.StringMap, r *roles, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	if brought != nil {
+		return brought.ToStringOutput(), nil
+	}
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(taskspec.AssumeRoleBy(ecsTasksPrincipal).JSON()),
+		Description:      pulumi.String(description),
+		Tags:             tags,
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	inline, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	r.policies = append(r.policies, inline)
+	return role.Arn, nil
+}
+
+// taskPolicy is what the parts, the app's statements and its grants need.
+func taskPolicy(a ServiceArgs, part pulumix.Output[taskspec.Part]) pulumi.StringOutput {
 	grants := pulumi.Array{}
 	for _, g := range a.TaskRoleGrants {
 		grants = append(grants, g.Resources.ToStringArrayOutput())
 	}
-	taskPolicy := pulumi.All(in.part, grants).ApplyT(func(v []any) string {
+	return pulumi.All(part, grants).ApplyT(func(v []any) string {
 		statements := v[0].(taskspec.Part).TaskRoleStatements
 		for i, resources := range v[1].([]any) {
 			g := a.TaskRoleGrants[i]
@@ -52,23 +82,11 @@ func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs
 		}
 		return taskPolicyDocument(statements).JSON()
 	}).(pulumi.StringOutput)
-	taskRolePolicy, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
-		Role:   task.ID(),
-		Policy: taskPolicy,
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
+}
 
-	execution, err := iam.NewRole(ctx, name+"-execution", &iam.RoleArgs{
-		AssumeRolePolicy: trust,
-		Description:      pulumi.String("Execution role of " + name + ": what ECS may do to start its tasks"),
-		Tags:             a.Tags,
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	// ECS reads the secrets of every container in the task, the init container's too.
+// executionPolicy lets ECS pull the image, write the logs and read the secrets of every
+// container in the task, the init container's too.
+func executionPolicy(a ServiceArgs, in roleInputs) pulumi.StringOutput {
 	secrets := a.Secrets
 	if a.Init != nil {
 		secrets = append(append([]SecretEnv{}, secrets...), a.Init.Secrets...)
@@ -77,17 +95,9 @@ func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs
 	for _, s := range secrets {
 		secretArns = append(secretArns, s.SecretArn)
 	}
-	execPolicy := pulumi.All(in.logGroupArn, in.repositoryArn, secretArns).ApplyT(func(v []any) string {
+	return pulumi.All(in.logGroupArn, in.repositoryArn, secretArns).ApplyT(func(v []any) string {
 		return executionPolicyDocument(v[0].(string), v[1].(string), v[2].([]string)).JSON()
 	}).(pulumi.StringOutput)
-	executionRolePolicy, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
-		Role:   execution.ID(),
-		Policy: execPolicy,
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &roles{task: task, execution: execution, policies: []pulumi.Resource{taskRolePolicy, executionRolePolicy}}, nil
 }
 
 // taskPolicyDocument holds the statements the parts and the app asked for. An empty

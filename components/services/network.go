@@ -20,11 +20,12 @@ const httpsPort = 443
 const listenerPort = 80
 
 type serviceNetwork struct {
-	securityGroup      *ec2.SecurityGroup
-	taskSecurityGroups pulumi.StringArray
-	loadBalancer       *lb.LoadBalancer
-	targetGroup        *lb.TargetGroup
-	listener           *lb.Listener
+	securityGroup             *ec2.SecurityGroup
+	taskSecurityGroups        pulumi.StringArray
+	loadBalancer              *lb.LoadBalancer
+	loadBalancerSecurityGroup *ec2.SecurityGroup
+	targetGroup               *lb.TargetGroup
+	listener                  *lb.Listener
 	// rules are every security-group rule declared here: tasks must not start before them.
 	rules []pulumi.Resource
 }
@@ -88,6 +89,7 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	n.loadBalancerSecurityGroup = albSG
 	albToTasks, err := sgrule.AllowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), sg.ID(), a.Port, "load balancer to "+name, opts...)
 	if err != nil {
 		return nil, err
@@ -138,4 +140,22 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 		return nil, err
 	}
 	return n, nil
+}
+
+// exportTo sets the service's network outputs; those of a service without a load
+// balancer are empty.
+func (n *serviceNetwork) exportTo(s *Service) {
+	empty := pulumi.String("").ToStringOutput()
+	s.LoadBalancerArn, s.LoadBalancerArnSuffix, s.LoadBalancerDnsName, s.LoadBalancerSecurityGroupId = empty, empty, empty, empty
+	s.ListenerArn, s.TargetGroupArn, s.TargetGroupArnSuffix = empty, empty, empty
+	if n.loadBalancer == nil {
+		return
+	}
+	s.LoadBalancerArn = n.loadBalancer.Arn
+	s.LoadBalancerArnSuffix = n.loadBalancer.ArnSuffix
+	s.LoadBalancerDnsName = n.loadBalancer.DnsName
+	s.LoadBalancerSecurityGroupId = n.loadBalancerSecurityGroup.ID().ToStringOutput()
+	s.ListenerArn = n.listener.Arn
+	s.TargetGroupArn = n.targetGroup.Arn
+	s.TargetGroupArnSuffix = n.targetGroup.ArnSuffix
 }

@@ -12,15 +12,19 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
-// TaskPart is anything that adds a fixed part to every task, such as xray.Tracing.
+// TaskPart adds a part to the task of every service it is attached to, such as
+// xray.Tracing. Attach may declare per-service resources as children of the resource in
+// opts' Parent (the service); the service tells it its name and the mesh's
+// proxy-ignored UID.
 type TaskPart interface {
-	Part() taskspec.Part
+	Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pulumi.ResourceOption) (taskspec.Part, error)
 }
 
 // SecretEnv is an environment variable ECS fills from a Secrets Manager secret at
@@ -122,6 +126,14 @@ type ServiceArgs struct {
 	// TaskRoleGrants are permissions for the app on resources known only at deploy time
 	// (e.g. rds-db:connect on a database user's ARN). Default none.
 	TaskRoleGrants []Grant
+	// TaskRoleArn and ExecutionRoleArn bring your own roles: when set, the service creates
+	// no such role and no policy for it, and the role must allow what the service's
+	// RequiredTaskRolePolicy and RequiredExecutionRolePolicy outputs say. Default: created.
+	TaskRoleArn      pulumi.StringInput
+	ExecutionRoleArn pulumi.StringInput
+	// ReadonlyRootFilesystem of the app (and init) container. Default true: our apps
+	// write nothing to disk; set false for an image that must.
+	ReadonlyRootFilesystem *bool
 	// Family of the task definition. Default: the service name.
 	Family string
 	// LogGroupName and LogRetentionDays of the service's log group.
@@ -150,6 +162,19 @@ type Service struct {
 	ExecutionRoleArn  pulumi.StringOutput `pulumi:"executionRoleArn"`
 	LogGroupName      pulumi.StringOutput `pulumi:"logGroupName"`
 	ImageUri          pulumi.StringOutput `pulumi:"imageUri"`
+	// RequiredTaskRolePolicy and RequiredExecutionRolePolicy are the policy documents the
+	// roles need (attached inline to the roles the service creates).
+	RequiredTaskRolePolicy      pulumi.StringOutput `pulumi:"requiredTaskRolePolicy"`
+	RequiredExecutionRolePolicy pulumi.StringOutput `pulumi:"requiredExecutionRolePolicy"`
+	// Load balancer handles of a public service, empty otherwise, for rules and listeners
+	// of your own (e.g. an HTTPS listener).
+	LoadBalancerArn             pulumi.StringOutput `pulumi:"loadBalancerArn"`
+	LoadBalancerArnSuffix       pulumi.StringOutput `pulumi:"loadBalancerArnSuffix"`
+	LoadBalancerDnsName         pulumi.StringOutput `pulumi:"loadBalancerDnsName"`
+	LoadBalancerSecurityGroupId pulumi.StringOutput `pulumi:"loadBalancerSecurityGroupId"`
+	ListenerArn                 pulumi.StringOutput `pulumi:"listenerArn"`
+	TargetGroupArn              pulumi.StringOutput `pulumi:"targetGroupArn"`
+	TargetGroupArnSuffix        pulumi.StringOutput `pulumi:"targetGroupArnSuffix"`
 
 	// Membership is the service's place in the mesh, for the services that call it.
 	Membership *mesh.Membership
@@ -188,6 +213,9 @@ func (a *ServiceArgs) withDefaults(name string) (ServiceArgs, error) {
 	}
 	if d.WaitForSteadyState == nil {
 		d.WaitForSteadyState = pulumi.BoolRef(true)
+	}
+	if d.ReadonlyRootFilesystem == nil {
+		d.ReadonlyRootFilesystem = pulumi.BoolRef(true)
 	}
 	for _, b := range d.Backends {
 		if b == nil || b.Membership == nil {
@@ -283,6 +311,20 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 
+	// The parts first: what they ask of the mesh's proxy goes into the mesh's own part.
+	attachment := taskspec.Attachment{ServiceName: name, RunAsUser: a.Mesh.ProxyIgnoredUID()}
+	parts := []taskspec.Part{{TaskRoleStatements: a.TaskRoleStatements}}
+	for _, p := range a.Parts {
+		part, err := p.Attach(ctx, attachment, parent)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, part)
+	}
+	fixed, err := taskspec.Merge(parts...)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
 	var backends []*mesh.Membership
 	for _, b := range a.Backends {
 		backends = append(backends, b.Membership)
@@ -294,21 +336,16 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		Backends:          backends,
 		ClientOnly:        a.ClientOnly,
 		DirectEgressPorts: a.DirectEgressPorts,
+		ProxyEnvironment:  fixed.ProxyEnvironment,
 		LogGroupName:      logGroup.Name,
 		Region:            region.Name,
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-
-	// The mesh part may depend on mesh outputs (App Mesh: the virtual node ARN); the
-	// fixed parts are merged in with it once it resolves.
-	fixed := []taskspec.Part{{TaskRoleStatements: a.TaskRoleStatements}}
-	for _, p := range a.Parts {
-		fixed = append(fixed, p.Part())
-	}
-	part := membership.Task.ApplyT(func(v any) (taskspec.Part, error) {
-		return taskspec.Merge(append([]taskspec.Part{v.(taskspec.Part)}, fixed...)...)
+	// The mesh's part may depend on mesh outputs (App Mesh: the virtual node ARN).
+	part := pulumix.ApplyErr(membership.Task, func(meshPart taskspec.Part) (taskspec.Part, error) {
+		return taskspec.Merge(meshPart, fixed)
 	})
 
 	roles, err := declareRoles(ctx, name, a, roleInputs{
@@ -342,21 +379,33 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		s.URL = pulumi.Sprintf("http://%s", net.loadBalancer.DnsName)
 	}
 	s.TaskDefinitionArn = taskDef.Arn
-	s.TaskRoleArn = roles.task.Arn
-	s.ExecutionRoleArn = roles.execution.Arn
+	s.TaskRoleArn = roles.taskArn
+	s.ExecutionRoleArn = roles.executionArn
+	s.RequiredTaskRolePolicy = roles.taskPolicy
+	s.RequiredExecutionRolePolicy = roles.executionPolicy
 	s.LogGroupName = logGroup.Name
 	s.ImageUri = image
 	s.Membership = membership
+	net.exportTo(s)
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"serviceName":       s.ServiceName,
-		"securityGroupId":   s.SecurityGroupId,
-		"endpoint":          s.Endpoint,
-		"url":               s.URL,
-		"taskDefinitionArn": s.TaskDefinitionArn,
-		"taskRoleArn":       s.TaskRoleArn,
-		"executionRoleArn":  s.ExecutionRoleArn,
-		"logGroupName":      s.LogGroupName,
-		"imageUri":          s.ImageUri,
+		"serviceName":                 s.ServiceName,
+		"securityGroupId":             s.SecurityGroupId,
+		"endpoint":                    s.Endpoint,
+		"url":                         s.URL,
+		"taskDefinitionArn":           s.TaskDefinitionArn,
+		"taskRoleArn":                 s.TaskRoleArn,
+		"executionRoleArn":            s.ExecutionRoleArn,
+		"requiredTaskRolePolicy":      s.RequiredTaskRolePolicy,
+		"requiredExecutionRolePolicy": s.RequiredExecutionRolePolicy,
+		"logGroupName":                s.LogGroupName,
+		"imageUri":                    s.ImageUri,
+		"loadBalancerArn":             s.LoadBalancerArn,
+		"loadBalancerArnSuffix":       s.LoadBalancerArnSuffix,
+		"loadBalancerDnsName":         s.LoadBalancerDnsName,
+		"loadBalancerSecurityGroupId": s.LoadBalancerSecurityGroupId,
+		"listenerArn":                 s.ListenerArn,
+		"targetGroupArn":              s.TargetGroupArn,
+		"targetGroupArnSuffix":        s.TargetGroupArnSuffix,
 	}); err != nil {
 		return nil, err
 	}
@@ -368,7 +417,7 @@ type taskInputs struct {
 	image    pulumi.StringOutput
 	logGroup pulumi.StringOutput
 	region   string
-	part     pulumi.Output // resolves to taskspec.Part
+	part     pulumix.Output[taskspec.Part]
 	roles    *roles
 }
 
@@ -389,6 +438,7 @@ func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in t
 			HealthCheck: a.AppHealthCheck,
 			LogGroup:    v[1].(string),
 			Region:      in.region,
+			Readonly:    *a.ReadonlyRootFilesystem,
 		}
 		if a.Init != nil {
 			app.Init = &initSpec{
@@ -404,8 +454,7 @@ func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in t
 		}
 		return containerDefinitionsJSON(defs)
 	}).(pulumi.StringOutput)
-	proxy := in.part.ApplyT(func(v any) *ecs.TaskDefinitionProxyConfiguration {
-		p := v.(taskspec.Part)
+	proxy := in.part.ApplyT(func(p taskspec.Part) *ecs.TaskDefinitionProxyConfiguration {
 		if p.ProxyConfiguration == nil {
 			return nil
 		}
@@ -426,8 +475,8 @@ func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in t
 			OperatingSystemFamily: pulumi.String("LINUX"),
 			CpuArchitecture:       pulumi.String("X86_64"),
 		},
-		ExecutionRoleArn:     in.roles.execution.Arn,
-		TaskRoleArn:          in.roles.task.Arn,
+		ExecutionRoleArn:     in.roles.executionArn,
+		TaskRoleArn:          in.roles.taskArn,
 		ContainerDefinitions: containers,
 		ProxyConfiguration:   proxy,
 		Tags:                 a.Tags,

@@ -48,7 +48,7 @@ func TestArgsRejectMissingAndConflictingInputs(t *testing.T) {
 }
 
 func TestAssembleContainersMergesPartsAndRefusesConflicts(t *testing.T) {
-	app := appSpec{Image: "img:1", Port: 8080, Environment: map[string]string{"A": "1"}, LogGroup: "/g", Region: "eu-west-1"}
+	app := appSpec{Image: "img:1", Port: 8080, Environment: map[string]string{"A": "1"}, LogGroup: "/g", Region: "eu-west-1", Readonly: true}
 	sidecar := taskspec.ContainerDefinition{Name: "side", Image: "side:1"}
 	part := taskspec.Part{
 		Sidecars:       []taskspec.ContainerDefinition{sidecar},
@@ -142,6 +142,85 @@ func TestServiceFromImageURIDeclaresNoRepositoryAndNoLoadBalancer(t *testing.T) 
 	for _, r := range m.Resources() {
 		if r.Custom && !strings.Contains(r.Parent, "meshtrace:services:Service::worker") {
 			t.Errorf("%s %s not parented to the service", r.Type, r.Name)
+		}
+	}
+}
+
+// A team may bring its own roles (nothing created, the ARNs used as they are, the policies
+// they need exported) and an image that writes to its root filesystem.
+func TestBringYourOwnRolesAndAWritableRootFilesystem(t *testing.T) {
+	var required []string
+	m, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
+		sc, err := mesh.NewServiceConnect(ctx, "mesh", &mesh.ServiceConnectArgs{NamespaceArn: pulumi.String("arn:ns")})
+		if err != nil {
+			return err
+		}
+		svc, err := NewService(ctx, "svc", &ServiceArgs{
+			ClusterArn: pulumi.String("c"), VpcId: pulumi.String("v"), SubnetIds: pulumi.StringArray{},
+			Image: pulumi.String("nginx:1"), Mesh: sc,
+			TaskRoleArn:            pulumi.String("arn:aws:iam::123456789012:role/theirs-task"),
+			ExecutionRoleArn:       pulumi.String("arn:aws:iam::123456789012:role/theirs-execution"),
+			ReadonlyRootFilesystem: pulumi.BoolRef(false),
+		})
+		if err != nil {
+			return err
+		}
+		pulumi.All(svc.RequiredTaskRolePolicy, svc.RequiredExecutionRolePolicy).ApplyT(func(v []any) error {
+			required = []string{v[0].(string), v[1].(string)}
+			return nil
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.ByType("aws:iam/role:Role")) + len(m.ByType("aws:iam/rolePolicy:RolePolicy")); n != 0 {
+		t.Errorf("%d roles or policies created for roles brought by the caller", n)
+	}
+	td, _ := m.Find("aws:ecs/taskDefinition:TaskDefinition", "svc")
+	in := td.Plain()
+	if in["taskRoleArn"] != "arn:aws:iam::123456789012:role/theirs-task" || in["executionRoleArn"] != "arn:aws:iam::123456789012:role/theirs-execution" {
+		t.Errorf("task definition roles %v %v", in["taskRoleArn"], in["executionRoleArn"])
+	}
+	if !strings.Contains(in["containerDefinitions"].(string), `"readonlyRootFilesystem":false`) {
+		t.Errorf("root filesystem not writable: %s", in["containerDefinitions"])
+	}
+	if len(required) != 2 || !strings.Contains(required[1], "logs:PutLogEvents") {
+		t.Errorf("required policies %v", required)
+	}
+}
+
+// A public service exports its load balancer, listener, target group and security group, so
+// a team can attach its own listeners and rules.
+func TestAPublicServiceExportsItsLoadBalancerHandles(t *testing.T) {
+	var got map[string]string
+	_, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
+		sc, err := mesh.NewServiceConnect(ctx, "mesh", &mesh.ServiceConnectArgs{NamespaceArn: pulumi.String("arn:ns")})
+		if err != nil {
+			return err
+		}
+		svc, err := NewService(ctx, "web", &ServiceArgs{
+			ClusterArn: pulumi.String("c"), VpcId: pulumi.String("v"), SubnetIds: pulumi.StringArray{},
+			Image: pulumi.String("nginx:1"), Mesh: sc, Public: true, PublicSubnetIds: pulumi.StringArray{pulumi.String("p")},
+		})
+		if err != nil {
+			return err
+		}
+		pulumi.All(svc.LoadBalancerArn, svc.LoadBalancerDnsName, svc.LoadBalancerSecurityGroupId, svc.ListenerArn,
+			svc.TargetGroupArn, svc.TargetGroupArnSuffix, svc.LoadBalancerArnSuffix).ApplyT(func(v []any) error {
+			got = map[string]string{"lb": v[0].(string), "dns": v[1].(string), "sg": v[2].(string), "listener": v[3].(string),
+				"tg": v[4].(string), "tgSuffix": v[5].(string), "lbSuffix": v[6].(string)}
+			return nil
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"lb": ":loadbalancer/app/web/", "dns": ".elb.amazonaws.com", "sg": "web-alb-id",
+		"listener": ":listener/app/web/", "tg": ":targetgroup/web/", "tgSuffix": "targetgroup/web/", "lbSuffix": "app/web/"} {
+		if !strings.Contains(got[key], want) {
+			t.Errorf("%s = %q, want it to contain %q", key, got[key], want)
 		}
 	}
 }

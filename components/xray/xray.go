@@ -20,37 +20,48 @@ const (
 	ModeADOT   = "adot"        // the AWS Distro for OpenTelemetry collector: the successor
 )
 
+// Sampling defaults: the X-Ray default rule's, which keeps the cost of tracing small and
+// still shows every service in the map.
+const (
+	DefaultSamplingFixedRate = 0.05 // share of requests traced beyond the reservoir
+	DefaultSamplingReservoir = 1    // requests per second always traced, per service
+)
+
+// maxNameLength is X-Ray's limit for group and sampling rule names.
+const maxNameLength = 32
+
 // TracingArgs configures Tracing.
 type TracingArgs struct {
 	// Mode is ModeDaemon or ModeADOT. Default ModeDaemon.
 	Mode string
-	// ServiceNames are the segment names of the traced services: each gets a sampling
-	// rule, and the group shows them. Required.
-	ServiceNames []string
-	// SamplingFixedRate is the share of requests traced beyond the reservoir. Default 0.05.
+	// SamplingFixedRate is the share of requests traced beyond the reservoir.
+	// Default DefaultSamplingFixedRate.
 	SamplingFixedRate *float64
-	// SamplingReservoir is how many requests per second are always traced. Default 1.
+	// SamplingReservoir is how many requests per second are always traced.
+	// Default DefaultSamplingReservoir.
 	SamplingReservoir *int
-	// RunAsUser is the UID the sidecar runs as. Set it to the mesh's proxy-ignored UID
-	// when the mesh intercepts egress (App Mesh: 1337). Default: the image's user.
-	RunAsUser string
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
 
-// Tracing is the X-Ray group and sampling rules of a system, and the source of each
-// service's tracing Part.
+// Tracing is the tracing of a system: attached to a service (services.ServiceArgs.Parts),
+// it declares the service's sampling rule and hands its task the sidecar; DeclareGroup
+// then declares the X-Ray group of every service attached so far.
 type Tracing struct {
 	pulumi.ResourceState
 
 	GroupName pulumi.StringOutput `pulumi:"groupName"`
 	GroupArn  pulumi.StringOutput `pulumi:"groupArn"`
 
+	name      string
 	mode      string
-	runAsUser string
+	rate      float64
+	reservoir int
+	tags      pulumi.StringMap
+	services  []string
 }
 
-// NewTracing declares the group and one sampling rule per service.
+// NewTracing declares the tracing component; its resources come with each service.
 func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pulumi.ResourceOption) (*Tracing, error) {
 	a := *args
 	if a.Mode == "" {
@@ -59,73 +70,57 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	if a.Mode != ModeDaemon && a.Mode != ModeADOT {
 		return nil, fmt.Errorf("tracing %s: Mode %q must be %q or %q", name, a.Mode, ModeDaemon, ModeADOT)
 	}
-	if len(a.ServiceNames) == 0 {
-		return nil, fmt.Errorf("tracing %s: ServiceNames is empty", name)
-	}
-	rate, reservoir := 0.05, 1
+	rate, reservoir := DefaultSamplingFixedRate, DefaultSamplingReservoir
 	if a.SamplingFixedRate != nil {
 		rate = *a.SamplingFixedRate
 	}
 	if a.SamplingReservoir != nil {
 		reservoir = *a.SamplingReservoir
 	}
-	if rate < 0 || rate > 1 || reservoir < 0 {
+	if !(rate >= 0 && rate <= 1) || reservoir < 0 {
 		return nil, fmt.Errorf("tracing %s: SamplingFixedRate must be 0..1 and SamplingReservoir >= 0", name)
 	}
-	// X-Ray limits group and rule names to 32 characters.
-	if len(name) > 32-len("-")-longest(a.ServiceNames) {
-		return nil, fmt.Errorf("tracing %s: name too long for X-Ray rule names (32 characters with the service name)", name)
+	if len(name) > maxNameLength {
+		return nil, fmt.Errorf("tracing %s: name longer than X-Ray's %d characters", name, maxNameLength)
 	}
-
-	t := &Tracing{mode: a.Mode, runAsUser: a.RunAsUser}
+	t := &Tracing{name: name, mode: a.Mode, rate: rate, reservoir: reservoir, tags: a.Tags}
 	if err := ctx.RegisterComponentResource("meshtrace:xray:Tracing", name, t, opts...); err != nil {
-		return nil, err
-	}
-	var filters []string
-	for _, svc := range a.ServiceNames {
-		filters = append(filters, fmt.Sprintf("service(%q)", svc))
-		if _, err := xray.NewSamplingRule(ctx, name+"-"+svc, &xray.SamplingRuleArgs{
-			RuleName:      pulumi.String(name + "-" + svc),
-			Priority:      pulumi.Int(1000),
-			Version:       pulumi.Int(1),
-			ReservoirSize: pulumi.Int(reservoir),
-			FixedRate:     pulumi.Float64(rate),
-			ServiceName:   pulumi.String(svc),
-			ServiceType:   pulumi.String("*"),
-			Host:          pulumi.String("*"),
-			HttpMethod:    pulumi.String("*"),
-			UrlPath:       pulumi.String("*"),
-			ResourceArn:   pulumi.String("*"),
-			Tags:          a.Tags,
-		}, pulumi.Parent(t)); err != nil {
-			return nil, err
-		}
-	}
-	group, err := xray.NewGroup(ctx, name, &xray.GroupArgs{
-		GroupName:        pulumi.String(name),
-		FilterExpression: pulumi.String(strings.Join(filters, " OR ")),
-		Tags:             a.Tags,
-	}, pulumi.Parent(t))
-	if err != nil {
-		return nil, err
-	}
-	t.GroupName = group.GroupName
-	t.GroupArn = group.Arn
-	if err := ctx.RegisterResourceOutputs(t, pulumi.Map{
-		"groupName": t.GroupName,
-		"groupArn":  t.GroupArn,
-	}); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// Part is what tracing adds to each service's task: the sidecar, the daemon address
-// for the app, the app's wait for the sidecar to start, and the X-Ray write actions.
-func (t *Tracing) Part() taskspec.Part {
-	sidecar := DaemonContainer(t.runAsUser)
+// Attach declares the service's sampling rule (a child of the resource in opts' Parent,
+// the service) and returns what tracing adds to its task: the sidecar, running as the
+// mesh's proxy-ignored user so its calls to X-Ray bypass the proxy; the app's daemon
+// address and its wait for the sidecar to start; Envoy's X-Ray tracer; the X-Ray write
+// actions.
+func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pulumi.ResourceOption) (taskspec.Part, error) {
+	ruleName := t.name + "-" + to.ServiceName
+	if len(ruleName) > maxNameLength {
+		return taskspec.Part{}, fmt.Errorf("tracing %s: sampling rule name %q is longer than X-Ray's %d characters", t.name, ruleName, maxNameLength)
+	}
+	if _, err := xray.NewSamplingRule(ctx, ruleName, &xray.SamplingRuleArgs{
+		RuleName:      pulumi.String(ruleName),
+		Priority:      pulumi.Int(1000),
+		Version:       pulumi.Int(1),
+		ReservoirSize: pulumi.Int(t.reservoir),
+		FixedRate:     pulumi.Float64(t.rate),
+		ServiceName:   pulumi.String(to.ServiceName),
+		ServiceType:   pulumi.String("*"),
+		Host:          pulumi.String("*"),
+		HttpMethod:    pulumi.String("*"),
+		UrlPath:       pulumi.String("*"),
+		ResourceArn:   pulumi.String("*"),
+		Tags:          t.tags,
+	}, opts...); err != nil {
+		return taskspec.Part{}, err
+	}
+	t.services = append(t.services, to.ServiceName)
+
+	sidecar := DaemonContainer(to.RunAsUser)
 	if t.mode == ModeADOT {
-		sidecar = CollectorContainer(t.runAsUser)
+		sidecar = CollectorContainer(to.RunAsUser)
 	}
 	return taskspec.Part{
 		Sidecars:       []taskspec.ContainerDefinition{sidecar},
@@ -133,14 +128,33 @@ func (t *Tracing) Part() taskspec.Part {
 		// The SDK drops segments sent before the sidecar listens; START is enough
 		// because binding the UDP port is the sidecar's first act.
 		AppDependsOn:       []taskspec.ContainerDependency{{ContainerName: ContainerName, Condition: taskspec.ConditionStart}},
+		ProxyEnvironment:   EnvoyEnvironment(),
 		TaskRoleStatements: []taskspec.Statement{taskspec.Allow("XRayWrite", WriteActions, "*")},
-	}
+	}, nil
 }
 
-func longest(names []string) int {
-	n := 0
-	for _, s := range names {
-		n = max(n, len(s))
+// DeclareGroup declares the X-Ray group that shows every service attached so far (call it
+// after the services) and registers the component's outputs.
+func (t *Tracing) DeclareGroup(ctx *pulumi.Context) error {
+	if len(t.services) == 0 {
+		return fmt.Errorf("tracing %s: no service is attached, so the group would show nothing", t.name)
 	}
-	return n
+	var filters []string
+	for _, svc := range t.services {
+		filters = append(filters, fmt.Sprintf("service(%q)", svc))
+	}
+	group, err := xray.NewGroup(ctx, t.name, &xray.GroupArgs{
+		GroupName:        pulumi.String(t.name),
+		FilterExpression: pulumi.String(strings.Join(filters, " OR ")),
+		Tags:             t.tags,
+	}, pulumi.Parent(t))
+	if err != nil {
+		return err
+	}
+	t.GroupName = group.GroupName
+	t.GroupArn = group.Arn
+	return ctx.RegisterResourceOutputs(t, pulumi.Map{
+		"groupName": t.GroupName,
+		"groupArn":  t.GroupArn,
+	})
 }

@@ -1,6 +1,7 @@
 package xray
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -12,24 +13,35 @@ import (
 	"github.com/meshtrace/meshtrace/internal/pulumitest"
 )
 
-func newTracing(t *testing.T, args TracingArgs) (*Tracing, *pulumitest.Mocks, error) {
+// attach runs a Tracing attached to each of services, then DeclareGroup, under the mocks,
+// and returns the parts.
+func attach(t *testing.T, args TracingArgs, runAsUser string, services ...string) ([]taskspec.Part, *pulumitest.Mocks, error) {
 	t.Helper()
-	var tr *Tracing
+	var parts []taskspec.Part
 	m, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
-		var err error
-		tr, err = NewTracing(ctx, "sys", &args)
-		return err
+		tr, err := NewTracing(ctx, "sys", &args)
+		if err != nil {
+			return err
+		}
+		for _, svc := range services {
+			p, err := tr.Attach(ctx, taskspec.Attachment{ServiceName: svc, RunAsUser: runAsUser})
+			if err != nil {
+				return err
+			}
+			parts = append(parts, p)
+		}
+		return tr.DeclareGroup(ctx)
 	})
-	return tr, m, err
+	return parts, m, err
 }
 
 func TestPartPerMode(t *testing.T) {
 	for mode, image := range map[string]string{ModeDaemon: DaemonImage, ModeADOT: CollectorImage} {
-		tr, _, err := newTracing(t, TracingArgs{Mode: mode, ServiceNames: []string{"a"}, RunAsUser: "1337"})
+		parts, _, err := attach(t, TracingArgs{Mode: mode}, "1337", "a")
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := tr.Part()
+		p := parts[0]
 		if len(p.Sidecars) != 1 || p.Sidecars[0].Image != image || p.Sidecars[0].User != "1337" {
 			t.Errorf("%s: sidecars %+v", mode, p.Sidecars)
 		}
@@ -38,6 +50,9 @@ func TestPartPerMode(t *testing.T) {
 		}
 		if !slices.Equal(p.AppDependsOn, []taskspec.ContainerDependency{{ContainerName: ContainerName, Condition: "START"}}) {
 			t.Errorf("%s: depends %+v", mode, p.AppDependsOn)
+		}
+		if !slices.Contains(p.ProxyEnvironment, taskspec.KeyValuePair{Name: "ENABLE_ENVOY_XRAY_TRACING", Value: "1"}) {
+			t.Errorf("%s: proxy env %+v", mode, p.ProxyEnvironment)
 		}
 		if hc := p.Sidecars[0].HealthCheck; hc != nil && hc.Command[0] != "CMD" && hc.Command[0] != "CMD-SHELL" {
 			t.Errorf("%s: ECS runs health checks only behind CMD or CMD-SHELL: %v", mode, hc.Command)
@@ -77,31 +92,42 @@ func TestCollectorConfigReceivesXRayAndOTLPAndExportsToXRay(t *testing.T) {
 	}
 }
 
-func TestTracingDeclaresRulePerServiceAndGroup(t *testing.T) {
+// Every service attached gets its own sampling rule and is in the group: no list to keep.
+func TestTracingDeclaresRulePerAttachedServiceAndGroup(t *testing.T) {
 	rate, reservoir := 1.0, 0
-	_, m, err := newTracing(t, TracingArgs{ServiceNames: []string{"a", "b"}, SamplingFixedRate: &rate, SamplingReservoir: &reservoir})
+	_, m, err := attach(t, TracingArgs{SamplingFixedRate: &rate, SamplingReservoir: &reservoir}, "", "a", "b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rules := m.ByType("aws:xray/samplingRule:SamplingRule")
-	if len(rules) != 2 || rules[0].Plain()["fixedRate"] != 1.0 || rules[0].Plain()["serviceName"] != "a" {
+	if len(rules) != 2 || rules[0].Plain()["fixedRate"] != 1.0 || rules[0].Plain()["serviceName"] != "a" || rules[1].Plain()["serviceName"] != "b" {
 		t.Errorf("rules %+v", rules)
 	}
 	g, ok := m.Find("aws:xray/group:Group", "sys")
 	if !ok || g.Plain()["filterExpression"] != `service("a") OR service("b")` {
 		t.Errorf("group %+v", g.Plain())
 	}
+	defaults, _, err := attach(t, TracingArgs{}, "", "a")
+	if err != nil || len(defaults) != 1 {
+		t.Fatal(err)
+	}
 }
 
 func TestTracingRejectsBadArgs(t *testing.T) {
-	bad := -0.5
+	bad, nan := -0.5, math.NaN()
 	for want, args := range map[string]TracingArgs{
-		"Mode":              {Mode: "zipkin", ServiceNames: []string{"a"}},
-		"ServiceNames":      {},
-		"SamplingFixedRate": {ServiceNames: []string{"a"}, SamplingFixedRate: &bad},
+		"Mode":               {Mode: "zipkin"},
+		"SamplingFixedRate":  {SamplingFixedRate: &bad},
+		"SamplingFixedRate ": {SamplingFixedRate: &nan},
 	} {
-		if _, _, err := newTracing(t, args); err == nil || !strings.Contains(err.Error(), want) {
+		if _, _, err := attach(t, args, "", "a"); err == nil || !strings.Contains(err.Error(), strings.TrimSpace(want)) {
 			t.Errorf("%s: got %v", want, err)
 		}
+	}
+	if _, _, err := attach(t, TracingArgs{}, "", "a-service-name-that-is-too-long"); err == nil || !strings.Contains(err.Error(), "32 characters") {
+		t.Errorf("long rule name: %v", err)
+	}
+	if _, _, err := attach(t, TracingArgs{}, ""); err == nil || !strings.Contains(err.Error(), "no service is attached") {
+		t.Errorf("group without services: %v", err)
 	}
 }

@@ -231,6 +231,7 @@ func computedOutputs(token, name string, inputs resource.PropertyMap) map[string
 		out["arnSuffix"] = "app/" + name + "/0123456789abcdef"
 	case "aws:lb/targetGroup:TargetGroup":
 		out["arn"] = arn("elasticloadbalancing", "targetgroup/"+name+"/0123456789abcdef")
+		out["arnSuffix"] = "targetgroup/" + name + "/0123456789abcdef"
 	case "aws:lb/listener:Listener":
 		out["arn"] = arn("elasticloadbalancing", "listener/app/"+name+"/0123456789abcdef")
 	case "aws:xray/group:Group":
