@@ -240,6 +240,9 @@ func TestTaskContainersPerMode(t *testing.T) {
 			if tracer.Name == "" {
 				t.Fatalf("%s: no tracing sidecar", name)
 			}
+			if want := map[string]string{TracingXRayDaemon: "xray", TracingADOT: "otel"}[s.modes.Tracing]; env(app)["TRACING"] != want {
+				t.Errorf("%s: TRACING=%q, want %q in %s", name, env(app)["TRACING"], want, s.modes.Tracing)
+			}
 			if env(app)["AWS_XRAY_DAEMON_ADDRESS"] != "127.0.0.1:2000" {
 				t.Errorf("%s: app daemon address %q", name, env(app)["AWS_XRAY_DAEMON_ADDRESS"])
 			}

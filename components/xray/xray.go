@@ -124,13 +124,26 @@ func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pu
 	}
 	return taskspec.Part{
 		Sidecars:       []taskspec.ContainerDefinition{sidecar},
-		AppEnvironment: []taskspec.KeyValuePair{{Name: "AWS_XRAY_DAEMON_ADDRESS", Value: DaemonAddress}},
+		AppEnvironment: []taskspec.KeyValuePair{
+			{Name: "AWS_XRAY_DAEMON_ADDRESS", Value: DaemonAddress},
+			{Name: "TRACING", Value: AppTracing(t.mode)},
+		},
 		// The SDK drops segments sent before the sidecar listens; START is enough
 		// because binding the UDP port is the sidecar's first act.
 		AppDependsOn:       []taskspec.ContainerDependency{{ContainerName: ContainerName, Condition: taskspec.ConditionStart}},
 		ProxyEnvironment:   EnvoyEnvironment(),
 		TaskRoleStatements: []taskspec.Statement{taskspec.Allow("XRayWrite", WriteActions, "*")},
 	}, nil
+}
+
+// AppTracing is how the apps trace (their TRACING variable) with the sidecar of a mode: the
+// X-Ray SDK with the daemon, OpenTelemetry (OTLP to the collector on 127.0.0.1:4317) with
+// ADOT, whose awsxray receiver still takes Envoy's segments.
+func AppTracing(mode string) string {
+	if mode == ModeADOT {
+		return "otel"
+	}
+	return "xray"
 }
 
 // DeclareGroup declares the X-Ray group that shows every service attached so far (call it

@@ -51,6 +51,10 @@ func TestPartPerMode(t *testing.T) {
 		if !slices.Equal(p.AppDependsOn, []taskspec.ContainerDependency{{ContainerName: ContainerName, Condition: "START"}}) {
 			t.Errorf("%s: depends %+v", mode, p.AppDependsOn)
 		}
+		wantTracing := map[string]string{ModeDaemon: "xray", ModeADOT: "otel"}[mode]
+		if !slices.Contains(p.AppEnvironment, taskspec.KeyValuePair{Name: "TRACING", Value: wantTracing}) {
+			t.Errorf("%s: app env %+v lacks TRACING=%s", mode, p.AppEnvironment, wantTracing)
+		}
 		if !slices.Contains(p.ProxyEnvironment, taskspec.KeyValuePair{Name: "ENABLE_ENVOY_XRAY_TRACING", Value: "1"}) {
 			t.Errorf("%s: proxy env %+v", mode, p.ProxyEnvironment)
 		}
