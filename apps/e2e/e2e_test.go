@@ -48,6 +48,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer sharedPostgres.Close()
+	defer closeJaeger()
 	return m.Run()
 }
 

@@ -1,8 +1,13 @@
 // Command local runs the whole system on this machine, for a person to try it without an AWS
-// account: PostgreSQL, payments, products, and a stand-in X-Ray daemon that prints every trace as
-// a tree (service -> calls -> SQL, with durations in milliseconds). Ctrl-C stops everything.
+// account: PostgreSQL, payments, products, and what receives their traces, printing every trace
+// as a tree (service -> calls -> SQL, with durations in milliseconds). Ctrl-C stops everything.
 //
-//	go run ./cmd/local [-products-port 8080] [-payments-port 8081]
+// With TRACING=xray (the default) the services use the X-Ray SDK and a stand-in X-Ray daemon
+// receives the segments. With TRACING=otel they use OpenTelemetry and export to a real Jaeger
+// (built from tools/jaeger on first use), whose UI shows the traces; each printed tree comes
+// with the link to its trace in that UI.
+//
+//	go run ./cmd/local [-products-port 8080] [-payments-port 8081] [-tracing otel] [-jaeger-port 16686]
 package main
 
 import (
@@ -24,7 +29,13 @@ func main() {
 	flag.IntVar(&opts.productsPort, "products-port", 8080, "port of products on this machine (0: any free port)")
 	flag.IntVar(&opts.paymentsPort, "payments-port", 8081, "port of payments on this machine (0: any free port)")
 	flag.DurationVar(&opts.traceQuiet, "trace-wait", 300*time.Millisecond, "print a trace once no segment of it arrived for this long")
+	flag.StringVar(&opts.tracing, "tracing", envOr("TRACING", "xray"), "xray (X-Ray SDK, a stand-in daemon) or otel (OpenTelemetry, a local Jaeger); default $TRACING")
+	flag.IntVar(&opts.jaegerPort, "jaeger-port", 16686, "port of the Jaeger UI with -tracing otel (0: any free port)")
 	flag.Parse()
+	if opts.tracing != "xray" && opts.tracing != "otel" {
+		fmt.Fprintf(os.Stderr, "local: -tracing (TRACING) %q: want xray or otel\n", opts.tracing)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -37,6 +48,15 @@ func main() {
 type options struct {
 	productsPort, paymentsPort int
 	traceQuiet                 time.Duration
+	tracing                    string // xray or otel
+	jaegerPort                 int
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
 }
 
 // run starts the system, reports ready (with the products URL) on ready if not nil, prints
@@ -55,22 +75,39 @@ func run(ctx context.Context, out, logs io.Writer, opts options, ready func(prod
 	}
 	defer func() { err = errors.Join(err, pg.Close()) }()
 
-	printer := newTracePrinter(out, opts.traceQuiet)
-	defer printer.flush()
-	segments, err := testenv.ListenSegments("127.0.0.1:0", printer.add)
-	if err != nil {
-		return err
-	}
-	defer segments.Close()
-
-	fmt.Fprintln(logs, "building and starting payments and products...")
-	sys, err := testenv.StartSystemProcess(testenv.SystemOptions{
+	sysOpts := testenv.SystemOptions{
 		Postgres:     pg,
-		DaemonAddr:   segments.Addr(),
+		Tracing:      opts.tracing,
 		ProductsPort: opts.productsPort,
 		PaymentsPort: opts.paymentsPort,
 		Output:       logs,
-	})
+	}
+	var tracesLine string
+	if opts.tracing == "otel" {
+		fmt.Fprintln(logs, "starting Jaeger (the first run builds it from tools/jaeger: a few minutes)...")
+		jaeger, err := testenv.StartJaegerProcess(0, opts.jaegerPort)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, jaeger.Close()) }()
+		sysOpts.OTLPEndpoint = jaeger.OTLPEndpoint
+		poller := newSpanPoller(jaeger, out, opts.traceQuiet)
+		defer poller.stop()
+		tracesLine = fmt.Sprintf("OpenTelemetry spans go to Jaeger (OTLP %s); its UI: %s\nEach trace is printed below as a tree, with its link in that UI.", jaeger.OTLPEndpoint, jaeger.UIURL)
+	} else {
+		printer := newTracePrinter(out, opts.traceQuiet)
+		defer printer.flush()
+		segments, err := testenv.ListenSegments("127.0.0.1:0", printer.add)
+		if err != nil {
+			return err
+		}
+		defer segments.Close()
+		sysOpts.DaemonAddr = segments.Addr()
+		tracesLine = fmt.Sprintf("X-Ray segments are received on udp://%s and printed below as trees, one per request.", segments.Addr())
+	}
+
+	fmt.Fprintln(logs, "building and starting payments and products...")
+	sys, err := testenv.StartSystemProcess(sysOpts)
 	if err != nil {
 		return err
 	}
@@ -85,10 +122,10 @@ meshtrace is running locally. Try:
 payments:   %[2]s
 PostgreSQL: %[3]s
 products connects as %[5]s, reading its password from %[6]s at each new connection.
-X-Ray segments are received on udp://%[4]s and printed below as trees, one per request.
+%[4]s
 Ctrl-C stops everything.
 
-`, sys.ProductsURL, sys.PaymentsURL, psqlCommand(pg), segments.Addr(), sys.AppRole, sys.PasswordFile)
+`, sys.ProductsURL, sys.PaymentsURL, psqlCommand(pg), tracesLine, sys.AppRole, sys.PasswordFile)
 	if ready != nil {
 		ready(sys.ProductsURL)
 	}

@@ -24,7 +24,7 @@ const (
 )
 
 // SampleAllRules is an X-Ray local sampling rules file that traces every request except health
-// checks. The SDK's default rule (1 request per second, then 5%) would leave most test requests
+// checks (read by both tracing modes, xray and otel). The SDK's default rule (1 request per second, then 5%) would leave most test requests
 // untraced. (A segment begun outside an HTTP request matches every rule, including the health
 // check one, so it is not sampled: the services only begin segments for requests.)
 const SampleAllRules = `{
@@ -68,6 +68,13 @@ type SystemOptions struct {
 	// DaemonAddr is given to both services as AWS_XRAY_DAEMON_ADDRESS, typically a
 	// SegmentListener's Addr(). Empty means the SDK's default, 127.0.0.1:2000.
 	DaemonAddr string
+	// Tracing is given to both services as TRACING (xray, otel, off); empty leaves their default
+	// (xray).
+	Tracing string
+	// OTLPEndpoint is given to both services as OTEL_EXPORTER_OTLP_ENDPOINT (TRACING=otel),
+	// typically a Jaeger's OTLPEndpoint, with a batch delay of 100 ms (OTEL_BSP_SCHEDULE_DELAY)
+	// so that spans arrive soon after their request.
+	OTLPEndpoint string
 	// SamplingRules is the content of the services' XRAY_SAMPLING_RULES_FILE; empty means
 	// SampleAllRules. Set it to "default" to keep the SDK's default sampling (no file).
 	SamplingRules string
@@ -158,6 +165,12 @@ func StartSystemProcess(opts SystemOptions) (*System, error) {
 	var common []string
 	if opts.DaemonAddr != "" {
 		common = append(common, "AWS_XRAY_DAEMON_ADDRESS="+opts.DaemonAddr)
+	}
+	if opts.Tracing != "" {
+		common = append(common, "TRACING="+opts.Tracing)
+	}
+	if opts.OTLPEndpoint != "" {
+		common = append(common, "OTEL_EXPORTER_OTLP_ENDPOINT="+opts.OTLPEndpoint, "OTEL_BSP_SCHEDULE_DELAY=100")
 	}
 	rules := opts.SamplingRules
 	if rules == "" {

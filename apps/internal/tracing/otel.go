@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/contrib/detectors/aws/ecs"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -122,10 +124,21 @@ func (t *Tracer) TracerProvider() trace.TracerProvider {
 // trace.
 func (o *otelTracer) middleware(h http.Handler) http.Handler {
 	withHeader := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		span := trace.SpanFromContext(r.Context())
+		if sc := span.SpanContext(); sc.IsValid() {
 			w.Header().Set(xrayHeader, xrayRootHeader(sc))
 		}
-		h.ServeHTTP(w, r)
+		if !span.IsRecording() {
+			h.ServeHTTP(w, r)
+			return
+		}
+		// otelhttp sets the error status on a 5xx answer; error.type (the status code, as the
+		// semantic conventions ask) says what kind of error, also when the handler recorded none.
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		if rec.status >= 500 {
+			span.SetAttributes(attribute.String("error.type", strconv.Itoa(rec.status)))
+		}
 	})
 	return otelhttp.NewHandler(withHeader, "",
 		otelhttp.WithTracerProvider(o.provider),
@@ -133,6 +146,29 @@ func (o *otelTracer) middleware(h http.Handler) http.Handler {
 		otelhttp.WithMeterProvider(noopMeters),
 	)
 }
+
+// statusRecorder notes the status code of an answer.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // client makes each request of c a client span whose context goes out in X-Amzn-Trace-Id and
 // traceparent.
