@@ -1,6 +1,8 @@
 package services_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,16 +14,13 @@ import (
 	"github.com/meshtrace/meshtrace/internal/pulumitest"
 )
 
-// inventoryProgram is another team's Pulumi program: its own service on an existing
-// cluster and namespace, in the same mesh and tracing as meshtrace, calling a second
-// service of its own. This is the README's example; the test below runs it.
+// inventoryProgram is another team's Pulumi program: two services of its own on an existing
+// cluster and namespace, in a mesh with tracing, one calling the other. The README shows this
+// function's text (a test checks that); the tests below run it under the mocks.
 func inventoryProgram(ctx *pulumi.Context) error {
-	cfg := struct{ cluster, vpc, namespaceArn string }{
-		"arn:aws:ecs:eu-west-1:123456789012:cluster/shared", "vpc-0abc", "arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1",
-	}
+	cluster, vpc := pulumi.String("arn:aws:ecs:eu-west-1:123456789012:cluster/shared"), pulumi.String("vpc-0abc")
 	subnets := pulumi.ToStringArray([]string{"subnet-a", "subnet-b"})
-
-	m, err := mesh.NewServiceConnect(ctx, "inventory-mesh", &mesh.ServiceConnectArgs{NamespaceArn: pulumi.String(cfg.namespaceArn)})
+	m, err := mesh.New(ctx, "inventory-mesh", &mesh.Args{NamespaceArn: pulumi.String("arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1")})
 	if err != nil {
 		return err
 	}
@@ -30,19 +29,17 @@ func inventoryProgram(ctx *pulumi.Context) error {
 		return err
 	}
 	stock, err := services.NewService(ctx, "stock", &services.ServiceArgs{
-		ClusterArn: pulumi.String(cfg.cluster), VpcId: pulumi.String(cfg.vpc), SubnetIds: subnets,
+		ClusterArn: cluster, VpcId: vpc, SubnetIds: subnets, Mesh: m, Parts: []services.TaskPart{tracing},
 		Image: pulumi.String("123456789012.dkr.ecr.eu-west-1.amazonaws.com/stock:1.4.0"),
-		Mesh:  m, Parts: []services.TaskPart{tracing},
 	})
 	if err != nil {
 		return err
 	}
 	_, err = services.NewService(ctx, "inventory", &services.ServiceArgs{
-		ClusterArn: pulumi.String(cfg.cluster), VpcId: pulumi.String(cfg.vpc), SubnetIds: subnets,
-		Build:       &services.ImageBuild{Context: "./inventory"},
-		Environment: map[string]pulumi.StringInput{"STOCK_URL": stock.Endpoint},
-		Backends:    []*services.Service{stock},
-		Mesh:        m, Parts: []services.TaskPart{tracing},
+		ClusterArn: cluster, VpcId: vpc, SubnetIds: subnets, Mesh: m, Parts: []services.TaskPart{tracing},
+		Build:       &services.ImageBuild{Context: "./inventory"},               // built and pushed to a new ECR repository
+		Environment: map[string]pulumi.StringInput{"STOCK_URL": stock.Endpoint}, // http://stock:8080
+		Backends:    []*services.Service{stock},                                 // stock admits inventory, the mesh routes to it
 	})
 	return err
 }
@@ -71,5 +68,30 @@ func TestAnotherTeamsServiceDeploysWithTheComponents(t *testing.T) {
 	in, _ := m.Find("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "inventory-to-stock-in")
 	if in.Plain()["securityGroupId"] != "stock-id" || in.Plain()["referencedSecurityGroupId"] != "inventory-id" {
 		t.Errorf("stock does not admit inventory: %v", in.Plain())
+	}
+}
+
+// The README's example is this file's inventoryProgram, word for word, and short.
+func TestTheReadmeShowsTheTestedExample(t *testing.T) {
+	src, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(src), "func inventoryProgram(")
+	end := start + strings.Index(string(src[start:]), "\n}\n") + 3
+	example := string(src[start:end])
+	if lines := strings.Count(example, "\n"); start < 0 || lines >= 30 {
+		t.Errorf("the example is %d lines; keep it under 30", lines)
+	}
+	root, err := pulumitest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), example) {
+		t.Errorf("README.md does not show the tested example; paste:\n%s", example)
 	}
 }

@@ -123,7 +123,7 @@ func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pu
 		sidecar = CollectorContainer(to.RunAsUser)
 	}
 	return taskspec.Part{
-		Sidecars:       []taskspec.ContainerDefinition{sidecar},
+		Sidecars: []taskspec.ContainerDefinition{sidecar},
 		AppEnvironment: []taskspec.KeyValuePair{
 			{Name: "AWS_XRAY_DAEMON_ADDRESS", Value: DaemonAddress},
 			{Name: "TRACING", Value: AppTracing(t.mode)},
