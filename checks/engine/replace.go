@@ -5,10 +5,12 @@ import "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 // What forces a replacement, per resource type the program (or awsx on its behalf) declares:
 // the properties marked ForceNew (SDKv2) or RequiresReplace (plugin framework) in the resource
 // schemas of terraform-provider-aws, which pulumi-aws v6 bridges and whose bridge turns each of
-// them into a replacement in Diff. The RDS entries were checked line by line against
-// internal/service/rds/instance.go there (db_subnet_group_name is not ForceNew: ModifyDBInstance
-// can move an instance to another DB subnet group; the subnet group's own name is ForceNew); the
-// others are written from the same schemas and the AWS API docs (what the Modify/Update call of
+// them into a replacement in Diff. The RDS instance and ECS service entries were checked line by
+// line against internal/service/rds/instance.go and internal/service/ecs/service.go there
+// (db_subnet_group_name is not ForceNew: ModifyDBInstance can move an instance to another DB
+// subnet group, while the subnet group's own name is ForceNew; an ECS service's load balancers
+// and service registries are updatable since provider 5.x, its name, cluster, launch type, IAM
+// role and scheduling strategy are not); the others are written from the same schemas and the AWS API docs (what the Modify/Update call of
 // each service cannot change) without that line-by-line check. An entry missing here makes a
 // replacement show as an update in the printed plans; it cannot make the no-op test pass wrongly.
 // Property names are Pulumi's (camelCase); a nested property forces a replacement through its
