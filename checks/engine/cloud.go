@@ -97,6 +97,8 @@ var autoname = map[string]struct {
 	"aws:lb/targetGroup:TargetGroup":                               {"name", 32, false},
 	"aws:rds/subnetGroup:SubnetGroup":                              {"name", 255, true},
 	"aws:rds/parameterGroup:ParameterGroup":                        {"name", 255, true},
+	"aws:s3/bucket:Bucket":                                         {"bucket", 63, true},
+	"aws:s3/bucketV2:BucketV2":                                     {"bucket", 63, true},
 	"aws:rds/instance:Instance":                                    {"identifier", 63, true},
 	"aws:servicediscovery/service:Service":                         {"name", 127, false},
 	"aws:appmesh/mesh:Mesh":                                        {"name", 255, false},
@@ -288,7 +290,7 @@ func (c *Cloud) awsID(typ string, in resource.PropertyMap) string {
 		return fmt.Sprintf("%s:%d", str("family"), n)
 	}
 	// Resources AWS identifies by name: one id per live name, as AWS would refuse a duplicate.
-	for _, k := range []string{"name", "identifier", "family", "groupName", "ruleName"} {
+	for _, k := range []string{"name", "identifier", "family", "groupName", "ruleName", "bucket"} {
 		if s := str(k); s != "" {
 			if typ == "aws:iam/rolePolicy:RolePolicy" {
 				return str("role") + ":" + s
@@ -356,6 +358,12 @@ func awsOutputs(typ, id, region string, in resource.PropertyMap) resource.Proper
 		}
 	case "aws:rds/subnetGroup:SubnetGroup":
 		set("arn", arn("rds", "subgrp:"+str("name")))
+	case "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2":
+		set("arn", "arn:aws:s3:::"+str("bucket"))
+		set("bucketDomainName", str("bucket")+".s3.amazonaws.com")
+		set("bucketRegionalDomainName", str("bucket")+".s3."+region+".amazonaws.com")
+		set("hostedZoneId", "Z3AQBSTGFYJSTF")
+		set("region", region)
 	case "aws:rds/parameterGroup:ParameterGroup":
 		set("arn", arn("rds", "pg:"+str("name")))
 	case "aws:iam/role:Role":

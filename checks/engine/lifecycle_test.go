@@ -19,11 +19,7 @@ var stackNames = []string{"dev", "prod"}
 // overrides ("meshtrace:key" -> value).
 func stackConfig(t *testing.T, stack string, modes stacks.Modes, extra map[string]string) map[string]string {
 	t.Helper()
-	overrides := modes.Overrides()
-	if modes.Mesh == stacks.MeshAppMesh {
-		// App Mesh is discontinued by AWS; the program asks for this acknowledgement.
-		overrides[stacks.Namespace+":allowDiscontinuedAppMesh"] = "true"
-	}
+	overrides := modes.Overrides() // with App Mesh's acknowledgement (meshtrace:allowDiscontinuedAppMesh)
 	for k, v := range extra {
 		overrides[k] = v
 	}
@@ -227,6 +223,11 @@ func switchAndBack(t *testing.T, s *Stack, planned Result, otherCfg, cfg map[str
 // are refused by the engine with a message that says how to proceed; the instance stays.
 func protectedData(t *testing.T, s *Stack, cfg map[string]string) {
 	s.T = t
+	for _, r := range s.Resources() {
+		if holdsData[string(r.Type)] && !r.Protect {
+			t.Errorf("%s holds data and is not protected in prod", r.URN)
+		}
+	}
 	db := only(t, s, "aws:rds/instance:Instance")
 	if !db.Protect {
 		// Go on: the engine's answers below show what that means.
@@ -269,6 +270,16 @@ func protectedData(t *testing.T, s *Stack, cfg map[string]string) {
 		}
 	}
 	t.Errorf("the database %s left the state", id)
+}
+
+// holdsData lists the resource types whose deletion loses data: in prod each must be protected.
+var holdsData = map[string]bool{
+	"aws:rds/instance:Instance":     true,
+	"aws:rds/cluster:Cluster":       true,
+	"aws:s3/bucket:Bucket":          true,
+	"aws:s3/bucketV2:BucketV2":      true,
+	"aws:dynamodb/table:Table":      true,
+	"aws:efs/fileSystem:FileSystem": true,
 }
 
 // assertRefused checks that an operation failed on a protected resource, saying so and how

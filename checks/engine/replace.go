@@ -26,6 +26,10 @@ var forceNew = map[string][]string{
 	"aws:rds/subnetGroup:SubnetGroup":       {"name", "namePrefix"},
 	"aws:rds/parameterGroup:ParameterGroup": {"name", "namePrefix", "family", "description"},
 
+	// S3 (the access-log bucket, once the program has one).
+	"aws:s3/bucket:Bucket":     {"bucket", "bucketPrefix", "objectLockEnabled"},
+	"aws:s3/bucketV2:BucketV2": {"bucket", "bucketPrefix", "objectLockEnabled"},
+
 	// EC2 and VPC (the security group's name, description and VPC cannot be changed by the API).
 	"aws:ec2/securityGroup:SecurityGroup":                       {"name", "namePrefix", "description", "vpcId"},
 	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"securityGroupId"},
