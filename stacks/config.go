@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/xray"
 )
@@ -51,7 +52,7 @@ type Config struct {
 	Products ServiceConfig
 	Payments ServiceConfig
 
-	SamplingFixedRate float64 // share of requests traced beyond the reservoir; default 0.05
+	SamplingFixedRate float64 // share of requests traced beyond the reservoir; default contract.DefaultSamplingFixedRate
 	SamplingReservoir int     // requests per second always traced; default 1
 }
 
@@ -63,7 +64,7 @@ type DatabaseConfig struct {
 	MultiAZ             bool   // dev false, prod true
 	BackupRetentionDays int    // dev 1, prod 14
 	DeletionProtection  bool   // dev false, prod true
-	Name                string // default DataWarehouseX
+	Name                string // default contract.DatabaseName
 	Username            string // default meshtrace
 	MaxConnsPerTask     int    // products' pool size per task; dev 5, prod 10
 }
@@ -163,7 +164,7 @@ var keys = []key{
 	{"dbDeletionProtection", "false", "true", "true | false", func(c *Config, v string) error {
 		return boolean(&c.Database.DeletionProtection, v)
 	}},
-	{"dbName", "DataWarehouseX", "DataWarehouseX", "a letter then up to 62 letters, digits or _", func(c *Config, v string) error {
+	{"dbName", contract.DatabaseName, contract.DatabaseName, "a letter then up to 62 letters, digits or _", func(c *Config, v string) error {
 		return match(&c.Database.Name, v, identifierPattern)
 	}},
 	{"dbUsername", "meshtrace", "meshtrace", "a letter then up to 62 letters, digits or _ (not rdsadmin)", func(c *Config, v string) error {
@@ -202,7 +203,7 @@ var keys = []key{
 	{"paymentsImage", "", "", "empty (build apps/payments) or an image URI with a tag or digest", func(c *Config, v string) error {
 		return optionalMatch(&c.Payments.Image, v, imagePattern)
 	}},
-	{"samplingFixedRate", "0.05", "0.05", "a number from 0 to 1", func(c *Config, v string) error {
+	{"samplingFixedRate", fmt.Sprint(contract.DefaultSamplingFixedRate), fmt.Sprint(contract.DefaultSamplingFixedRate), "a number from 0 to 1", func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		// Written so that NaN (every comparison with it is false) is refused too.
 		if err != nil || !(f >= 0 && f <= 1) {
@@ -211,7 +212,7 @@ var keys = []key{
 		c.SamplingFixedRate = f
 		return nil
 	}},
-	{"samplingReservoir", "1", "1", "an integer from 0 to 100000", func(c *Config, v string) error {
+	{"samplingReservoir", fmt.Sprint(contract.DefaultSamplingReservoir), fmt.Sprint(contract.DefaultSamplingReservoir), "an integer from 0 to 100000", func(c *Config, v string) error {
 		return intRange(&c.SamplingReservoir, v, 0, 100000)
 	}},
 }

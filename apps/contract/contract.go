@@ -31,3 +31,15 @@ const (
 // HealthCheckFlag makes a service's binary probe its own LivenessPath on 127.0.0.1:$PORT and
 // exit 0 or 1: the container health check of an image without a shell or curl (distroless).
 const HealthCheckFlag = "-healthcheck"
+
+// DatabaseName is the PostgreSQL database products reads (DB_NAME's default, and the name
+// the stack's RDS instance creates).
+const DatabaseName = "DataWarehouseX"
+
+// The default sampling rule, X-Ray's own: this many requests per second always traced,
+// then this share of the rest. The apps apply it when no other rule reaches them; the stack
+// declares it as each service's X-Ray sampling rule.
+const (
+	DefaultSamplingReservoir = 1
+	DefaultSamplingFixedRate = 0.05
+)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/apps/internal/env"
 	"github.com/meshtrace/meshtrace/apps/internal/tracing"
 )
@@ -63,7 +64,7 @@ func loadConfig(lookup env.LookupFunc) (config, error) {
 		DB: dbConfig{
 			Host:         r.Required("DB_HOST"),
 			Port:         r.Port("DB_PORT", 5432),
-			Name:         r.String("DB_NAME", "DataWarehouseX"),
+			Name:         r.String("DB_NAME", contract.DatabaseName),
 			User:         r.Required("DB_USER"),
 			SSLMode:      r.OneOf("DB_SSLMODE", "require", sslModes...), // RDS accepts TLS: require it by default
 			SSLRootCert:  r.String("DB_SSLROOTCERT", ""),

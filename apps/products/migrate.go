@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/apps/internal/env"
 )
 
@@ -78,7 +79,7 @@ func loadMigrateConfig(lookup env.LookupFunc) (migrateConfig, error) {
 	cfg := migrateConfig{
 		Host:             r.Required("DB_HOST"),
 		Port:             r.Port("DB_PORT", 5432),
-		Name:             r.String("DB_NAME", "DataWarehouseX"),
+		Name:             r.String("DB_NAME", contract.DatabaseName),
 		User:             r.Required("DB_USER"),
 		Password:         r.Required("DB_PASSWORD"),
 		SSLMode:          r.OneOf("DB_SSLMODE", "require", sslModes...),

@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/sgrule"
 )
 
@@ -45,7 +46,7 @@ type DatabaseArgs struct {
 	// `pulumi destroy` can delete it until `pulumi state unprotect` (see docs/operating.md).
 	// Default false; stacks sets it in prod.
 	Protect bool
-	// DbName is the database created at launch. Default DataWarehouseX.
+	// DbName is the database created at launch. Default contract.DatabaseName.
 	DbName string
 	// Username is the master user. Default meshtrace.
 	Username string
@@ -87,7 +88,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		a.BackupRetentionDays = 7
 	}
 	if a.DbName == "" {
-		a.DbName = "DataWarehouseX"
+		a.DbName = contract.DatabaseName
 	}
 	if a.Username == "" {
 		a.Username = "meshtrace"

@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/xray"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
@@ -23,8 +24,8 @@ const (
 // Sampling defaults: the X-Ray default rule's, which keeps the cost of tracing small and
 // still shows every service in the map.
 const (
-	DefaultSamplingFixedRate = 0.05 // share of requests traced beyond the reservoir
-	DefaultSamplingReservoir = 1    // requests per second always traced, per service
+	DefaultSamplingFixedRate = contract.DefaultSamplingFixedRate // share of requests traced beyond the reservoir
+	DefaultSamplingReservoir = contract.DefaultSamplingReservoir // requests per second always traced, per service
 )
 
 // maxNameLength is X-Ray's limit for group and sampling rule names.

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/meshtrace/meshtrace/apps/contract"
 )
 
 // DefaultPostgresBinDir is where Debian's postgresql package (scripts/install.sh) puts PostgreSQL
@@ -26,7 +28,7 @@ import (
 const DefaultPostgresBinDir = "/usr/lib/postgresql/15/bin"
 
 // DefaultDBName is the database the services use, as in the deployed stack.
-const DefaultDBName = "DataWarehouseX"
+const DefaultDBName = contract.DatabaseName
 
 // Postgres is a PostgreSQL server running from a data directory of its own, listening on a free
 // loopback port. It can be stopped and started again on the same port, to simulate an outage.

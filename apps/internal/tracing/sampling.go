@@ -11,6 +11,8 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meshtrace/meshtrace/apps/contract"
 )
 
 // This file is where the OpenTelemetry path decides which requests are traced. The decision is
@@ -25,8 +27,8 @@ import (
 
 // The default rule of X-Ray (and of the X-Ray SDK when it has no other rules).
 const (
-	defaultFixedTarget = 1
-	defaultRate        = 0.05
+	defaultFixedTarget = contract.DefaultSamplingReservoir
+	defaultRate        = contract.DefaultSamplingFixedRate
 )
 
 // samplingRule is one rule of an X-Ray local sampling rules file (version 2): the first rule
