@@ -415,6 +415,11 @@ func awsOutputs(typ, id, region string, in resource.PropertyMap) resource.Proper
 	case "aws:xray/samplingRule:SamplingRule":
 		set("arn", arn("xray", "sampling-rule/"+str("ruleName")))
 	}
+	if _, ok := outs["arn"]; !ok {
+		// Nearly every AWS resource has an ARN; one shaped from the type serves the types above don't name.
+		mod := strings.SplitN(strings.TrimPrefix(typ, "aws:"), "/", 2)[0]
+		set("arn", arn(mod, id))
+	}
 	return outs
 }
 

@@ -97,7 +97,9 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 			t.Fatalf("preview failed: %v\n%s", res.Err, strings.Join(res.Diags, "\n"))
 		}
 		if changes := res.Changes(); len(changes) > 0 {
-			t.Errorf("a preview right after up, with nothing changed, plans %d changes (a perpetual diff):\n%s", len(changes), res.Plan())
+			t.Errorf("a preview right after up, with nothing changed, plans %d changes (a perpetual diff):\n%s"+
+				"(If the property is one AWS fills in, a name or an attribute of a type new to the program, the fake may not know it yet: see autoname and awsOutputs in cloud.go.)",
+				len(changes), res.Plan())
 		}
 		// (Events show secrets masked: compare with secrets masked on both sides.)
 		if old := maskSecrets(s.stackOutputs()); res.StackOutputs != nil && !old.DeepEquals(maskSecrets(res.StackOutputs)) {
