@@ -24,17 +24,29 @@ type config struct {
 	name string
 	// env is added to both services' environment.
 	env []string
-	// rules is the X-Ray local sampling rules file (testenv.SystemOptions.SamplingRules).
+	// rules is the X-Ray local sampling rules file (testenv.SystemOptions.SamplingRules), read by
+	// both tracing paths.
 	rules string
+	// otel: TRACING=otel, exporting to the bench's OTLP sink.
+	otel bool
 }
+
+// The rules of the default and full configurations.
+const (
+	defaultRules = `{"version": 2, "rules": [], "default": {"fixed_target": 1, "rate": 0.05}}`
+	fullRules    = `{"version": 2, "rules": [], "default": {"fixed_target": 1, "rate": 1.0}}`
+)
 
 var configs = []config{
 	{name: "off", env: []string{"TRACING=off"}, rules: "default"}, // no SDK code runs; no rules file
 	// The SDK's default rule, as a local rules file: 1 request/s per process, then 5%. (Without a
 	// file the SDK polls X-Ray's rules through the daemon, which the sink is not, and falls back to
 	// this same rule; the file makes that explicit and keeps the poller quiet.)
-	{name: "default", rules: `{"version": 2, "rules": [], "default": {"fixed_target": 1, "rate": 0.05}}`},
-	{name: "full", rules: `{"version": 2, "rules": [], "default": {"fixed_target": 1, "rate": 1.0}}`},
+	{name: "default", rules: defaultRules},
+	{name: "full", rules: fullRules},
+	// The OpenTelemetry path with the same rules, its spans over OTLP/gRPC to spanSink.
+	{name: "otel-default", env: []string{"TRACING=otel"}, rules: defaultRules, otel: true},
+	{name: "otel-full", env: []string{"TRACING=otel"}, rules: fullRules, otel: true},
 }
 
 func configByName(name string) (config, bool) {
@@ -80,8 +92,12 @@ type bench struct {
 	wrkScript string
 	pg        *testenv.Postgres
 	sink      *segmentSink
+	spans     *spanSink
 	dir       string
 }
+
+// exported is how many segments and spans the services sent so far.
+func (b *bench) exported() int64 { return b.sink.Count() + b.spans.Count() }
 
 // phase is what one run measured for one configuration and endpoint.
 type phase struct {
@@ -96,7 +112,7 @@ type phase struct {
 	CPUUsPerRq float64 `json:"cpu_us_per_request"` // products + payments
 	ProductsUs float64 `json:"products_cpu_us_per_request"`
 	PaymentsUs float64 `json:"payments_cpu_us_per_request"`
-	SegPerRq   float64 `json:"segments_per_request"` // datagrams the sink received
+	SegPerRq   float64 `json:"segments_per_request"` // datagrams the sink received, or spans (otel)
 	WrkUsPerRq float64 `json:"wrk_cpu_us_per_request"`
 	// BusyCPUs is how many of the machine's CPUs were busy, on average, during the measured wrk
 	// (everything: services, wrk, PostgreSQL, this process, and whatever else runs).
@@ -150,13 +166,21 @@ func (b *bench) startSystem(c config) (*liveSystem, error) {
 			s.pprof[svc] = addr
 		}
 	}
+	env := c.env
+	if c.otel {
+		// The exporter's batch settings stay the SDK's defaults, as deployed.
+		env = append(append([]string(nil), env...), "OTEL_EXPORTER_OTLP_ENDPOINT="+b.spans.Endpoint())
+	}
 	sys, err := testenv.StartSystemProcess(testenv.SystemOptions{
 		Binaries:      bins,
 		Postgres:      b.pg,
 		DaemonAddr:    b.sink.Addr(),
 		SamplingRules: c.rules,
-		ProductsEnv:   withPprof(c.env, s.pprof["products"]),
-		PaymentsEnv:   withPprof(c.env, s.pprof["payments"]),
+		// Each system sets its role's password when it starts: one role per system, or the
+		// systems started later lock the earlier ones out of new connections.
+		AppRole:     testenv.AppRole + "_" + strings.ReplaceAll(c.name, "-", "_"),
+		ProductsEnv: withPprof(env, s.pprof["products"]),
+		PaymentsEnv: withPprof(env, s.pprof["payments"]),
 	})
 	if err != nil {
 		return nil, err
@@ -194,7 +218,7 @@ func (b *bench) measure(ctx context.Context, s *liveSystem, e endpoint, profile 
 	if err != nil {
 		return p, err
 	}
-	segsBefore := b.sink.Count()
+	segsBefore := b.exported()
 	machineBefore, err := machineCPU()
 	if err != nil {
 		return p, err
@@ -213,7 +237,7 @@ func (b *bench) measure(ctx context.Context, s *liveSystem, e endpoint, profile 
 	}
 	p.BusyCPUs = busyCPUs(machineBefore, machineAfter)
 	time.Sleep(100 * time.Millisecond) // the last segments are sent after their answers
-	segs := b.sink.Count() - segsBefore
+	segs := b.exported() - segsBefore
 	profiles.Wait()
 	close(profileErrs)
 	for err := range profileErrs {

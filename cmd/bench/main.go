@@ -1,7 +1,8 @@
 // Command bench measures what tracing costs the services: it starts a real PostgreSQL and both
 // services (internal/testenv), drives load at them from separate processes on loopback, and prints
 // one table comparing tracing off, tracing at the default sampling rule (1 request/s + 5%) and
-// tracing at 100%, with the ratios against off.
+// tracing at 100%, with the X-Ray SDK (default, full) and with OpenTelemetry (otel-default,
+// otel-full), with the ratios against off.
 //
 // One system (products and payments processes) per configuration is started and kept running;
 // in each run, for GET /api/1.0/products and then GET /api/1.0/payments (products calling payments),
@@ -15,7 +16,8 @@
 //     at that rate (from /proc/<pid>/task/*/schedstat: ticks are too coarse for so few requests).
 //
 // The services send their segments to a UDP listener of this process standing in for the X-Ray
-// daemon (it counts them), so the SDK does all its work, sockets included. The table shows the
+// daemon, and their spans (otel) to an OTLP/gRPC receiver of this process standing in for the
+// ADOT collector (both count them), so the SDKs do all their work, sockets included. The table shows the
 // median of the runs of each cell, and the ratios of those medians.
 //
 //	go run ./cmd/bench                       # make bench; about 7 minutes with the defaults
@@ -76,7 +78,7 @@ func parseFlags() (options, error) {
 	flag.Float64Var(&o.rate, "rate", 200, "open-loop request rate (requests/s)")
 	flag.DurationVar(&o.openDuration, "open-duration", 10*time.Second, "measured open-loop duration per endpoint and run")
 	flag.DurationVar(&o.openWarmup, "open-warmup", time.Second, "unmeasured open-loop lead-in")
-	flag.StringVar(&configs, "configs", "off,default,full", "tracing configurations, in the order of each run: off, default, full")
+	flag.StringVar(&configs, "configs", "off,default,full,otel-default,otel-full", "tracing configurations, in the order of each run: off, default, full (X-Ray SDK), otel-default, otel-full (OpenTelemetry)")
 	flag.StringVar(&endpoints, "endpoints", "products,payments", "endpoints: products (GET /api/1.0/products), payments (GET /api/1.0/payments)")
 	flag.StringVar(&o.pprofDir, "pprof", "", "build the services with net/http/pprof (go build -overlay; apps/ unchanged) and write CPU and allocation profiles of both services during each measured wrk of the first run to this directory")
 	flag.StringVar(&o.overlay, "overlay", "", "build the services with this go build -overlay file (keys: files of this module, relative to its root or absolute; values: relative to the overlay file): measure a change to apps/ without editing it")
@@ -100,7 +102,7 @@ func parseFlags() (options, error) {
 	for _, name := range strings.Split(configs, ",") {
 		c, ok := configByName(strings.TrimSpace(name))
 		if !ok || seen[c.name] {
-			return o, fmt.Errorf("-configs: %q is not one of off, default, full, or comes twice", name)
+			return o, fmt.Errorf("-configs: %q is not one of off, default, full, otel-default, otel-full, or comes twice", name)
 		}
 		seen[c.name] = true
 		o.configs = append(o.configs, c)
@@ -177,6 +179,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer sink.Close()
+	spans, err := listenSpans()
+	if err != nil {
+		return err
+	}
+	defer spans.Close()
 
 	if o.pprofDir != "" {
 		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
@@ -184,7 +191,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	b := &bench{o: o, bins: bins, openloop: openloop, wrkScript: wrkScript, pg: pg, sink: sink, dir: dir}
+	b := &bench{o: o, bins: bins, openloop: openloop, wrkScript: wrkScript, pg: pg, sink: sink, spans: spans, dir: dir}
 	// One system per configuration, all started up front and kept running (an idle system costs
 	// next to nothing), so that the runs can alternate between configurations every few seconds.
 	var systems []*liveSystem

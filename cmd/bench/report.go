@@ -67,7 +67,7 @@ func (r *report) rows() []row {
 		{metric: fmt.Sprintf("latency p99 at %.0f req/s (ms)", r.o.rate), figure: func(p phase) float64 { return p.OpenP99Us / 1000 }, format: "%.2f", ratio: true,
 			ref: func(endpoint) string { return "one hop: 0.71 -> 1.01 ms (1.42x)" }},
 		{metric: fmt.Sprintf("server CPU at %.0f req/s (us/req)", r.o.rate), figure: func(p phase) float64 { return p.OpenCPUUsPerRq }, format: "%.1f", ratio: true},
-		{metric: "segments sent per request", figure: func(p phase) float64 { return p.SegPerRq }, format: "%.3f"},
+		{metric: "segments (xray) or spans (otel) sent per request", figure: func(p phase) float64 { return p.SegPerRq }, format: "%.3f"},
 	}
 }
 
@@ -77,16 +77,33 @@ func (r *report) print(w io.Writer) {
 		runtime.NumCPU(), cpuModel(), runtime.Version(), r.loadBefore, strings.Join(r.loadByRun, " | "), r.loadAfter, r.elapsed.Round(time.Second))
 	fmt.Fprintf(w, "closed loop: wrk -t%d -c%d, %s measured after %s; open loop: %.0f req/s for %s after %s, latency from the intended send time\n",
 		r.o.threads, r.o.connections, r.o.duration, r.o.warmup, r.o.rate, r.o.openDuration, r.o.openWarmup)
-	fmt.Fprintf(w, "tracing: off = TRACING=off; default = 1 req/s + 5%% (the SDK's default rule); full = 100%%; segments to a local UDP listener\n\n")
+	fmt.Fprintf(w, "tracing: off = TRACING=off; default = 1 req/s + 5%% (the default rule); full = 100%%; default and full with the X-Ray SDK (TRACING=xray, segments to a local UDP listener), otel-* with OpenTelemetry (TRACING=otel, spans over OTLP/gRPC to a local receiver)\n\n")
 
-	fmt.Fprintln(w, "| endpoint | metric | off | default | full | default/off | full/off | reference full/off |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|---|")
+	names := strings.Split(r.configNames(), ", ")
+	var traced []string // the configurations with a ratio against off
+	for _, c := range names {
+		if c != "off" {
+			traced = append(traced, c)
+		}
+	}
+	header := append([]string{"endpoint", "metric"}, names...)
+	align := []string{"---", "---"}
+	for range names {
+		align = append(align, "--:")
+	}
+	for _, c := range traced {
+		header = append(header, c+"/off")
+		align = append(align, "--:")
+	}
+	header = append(header, "reference full/off")
+	align = append(align, "---")
+	fmt.Fprintf(w, "| %s |\n|%s|\n", strings.Join(header, " | "), strings.Join(align, "|"))
 	for _, e := range r.o.endpoints {
 		label := fmt.Sprintf("GET %s (%s)", e.path, e.work)
 		for _, rw := range r.rows() {
 			cells := []string{label, rw.metric}
 			vals := map[string]float64{}
-			for _, c := range []string{"off", "default", "full"} {
+			for _, c := range names {
 				v, ok := r.median(e, c, rw.figure)
 				if !ok {
 					cells = append(cells, "-")
@@ -95,7 +112,7 @@ func (r *report) print(w io.Writer) {
 				vals[c] = v
 				cells = append(cells, fmt.Sprintf(rw.format, v))
 			}
-			for _, c := range []string{"default", "full"} {
+			for _, c := range traced {
 				off, okOff := vals["off"]
 				v, ok := vals[c]
 				if !rw.ratio || !okOff || !ok || off == 0 {
@@ -152,9 +169,25 @@ func (r *report) printGoals(w io.Writer) {
 		return "MISS"
 	}
 	fmt.Fprintln(w, "\ngoals:")
+	cpu := func(p phase) float64 { return p.CPUUsPerRq }
+	for _, c := range []string{"default", "otel-default"} {
+		for _, e := range r.o.endpoints {
+			if d, ok := ratio(e, c); ok {
+				fmt.Fprintf(w, "  [%s] %s, %s: keeps %.0f%% of the untraced throughput (goal >= 95%%)\n", mark(d >= 0.95), e.name, c, d*100)
+			}
+			off, ok1 := r.median(e, "off", cpu)
+			v, ok2 := r.median(e, c, cpu)
+			if ok1 && ok2 && off > 0 {
+				fmt.Fprintf(w, "  [%s] %s, %s: server CPU per request %.2fx untraced (goal <= 1.07x)\n", mark(v/off <= 1.07), e.name, c, v/off)
+			}
+		}
+	}
 	for _, e := range r.o.endpoints {
-		if d, ok := ratio(e, "default"); ok {
-			fmt.Fprintf(w, "  [%s] %s: default sampling keeps %.0f%% of the untraced throughput (goal >= 95%%)\n", mark(d >= 0.95), e.name, d*100)
+		off, ok1 := r.median(e, "off", cpu)
+		x, ok2 := r.median(e, "full", cpu)
+		o, ok3 := r.median(e, "otel-full", cpu)
+		if ok1 && ok2 && ok3 {
+			fmt.Fprintf(w, "  [%s] %s: CPU per traced request (100%% minus off), OpenTelemetry %.1f us vs X-Ray SDK %.1f us (goal: no more)\n", mark(o-off <= (x-off)*1.05), e.name, o-off, x-off)
 		}
 	}
 	for _, e := range r.o.endpoints {
@@ -175,7 +208,7 @@ func (r *report) printGoals(w io.Writer) {
 		if v, ok := r.median(e, "off", p99); ok {
 			fmt.Fprintf(w, "  [%s] products p99 at %.0f req/s untraced: %.2f ms (goal < 2 ms)\n", mark(v < 2), r.o.rate, v)
 		}
-		for _, c := range []string{"default", "full"} {
+		for _, c := range []string{"default", "full", "otel-default", "otel-full"} {
 			if v, ok := r.median(e, c, p99); ok {
 				fmt.Fprintf(w, "  [%s] products p99 at %.0f req/s traced (%s): %.2f ms (goal < 2.5 ms)\n", mark(v < 2.5), r.o.rate, c, v)
 			}

@@ -78,6 +78,10 @@ type SystemOptions struct {
 	// SamplingRules is the content of the services' XRAY_SAMPLING_RULES_FILE; empty means
 	// SampleAllRules. Set it to "default" to keep the SDK's default sampling (no file).
 	SamplingRules string
+	// AppRole is the role products serves as; empty means AppRole. Systems that run at the same
+	// time on one database need roles of their own: each System sets its role's password when it
+	// starts, which would lock the products of another System out of new connections.
+	AppRole string
 	// ProductsEnv and PaymentsEnv add or override "KEY=value" variables, e.g. PAYMENT_TIMEOUT=500ms
 	// or TRACING=off.
 	ProductsEnv []string
@@ -146,7 +150,11 @@ func StartSystemProcess(opts SystemOptions) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := &System{tempDir: tempDir, Postgres: opts.Postgres, AppRole: AppRole, PasswordFile: filepath.Join(tempDir, "products-db-password")}
+	role := opts.AppRole
+	if role == "" {
+		role = AppRole
+	}
+	sys := &System{tempDir: tempDir, Postgres: opts.Postgres, AppRole: role, PasswordFile: filepath.Join(tempDir, "products-db-password")}
 	if opts.Binaries == (Binaries{}) {
 		if opts.Binaries, err = BuildServices(tempDir); err != nil {
 			sys.Close()
