@@ -8,9 +8,6 @@ import (
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
-// ecsTasksPrincipal is the service principal that assumes task and execution roles.
-const ecsTasksPrincipal = "ecs-tasks.amazonaws.com"
-
 // ecrPullActions read image layers from one repository.
 var ecrPullActions = []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
 
@@ -18,6 +15,8 @@ type roleInputs struct {
 	part          pulumix.Output[taskspec.Part]
 	logGroupArn   pulumi.StringOutput //
 	repositoryArn pulumi.StringOutput // "" when the image needs no ECR permissions
+	account       string              // the account and region the roles' tasks run in
+	region        string
 }
 
 type roles struct {
@@ -33,12 +32,13 @@ type roles struct {
 // a role brought by the caller is used as it is.
 func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs, opts ...pulumi.ResourceOption) (*roles, error) {
 	r := &roles{taskPolicy: taskPolicy(a, in.part), executionPolicy: executionPolicy(a, in)}
+	trust := pulumi.String(taskspec.AssumeRoleByECSTasksOf(in.account, in.region).JSON()).ToStringOutput()
 	var err error
-	r.taskArn, err = roleWithPolicy(ctx, name+"-task", a.TaskRoleArn, "Task role of "+name+": what its containers may call", r.taskPolicy, a.Tags, r, opts...)
+	r.taskArn, err = roleWithPolicy(ctx, name+"-task", a.TaskRoleArn, "Task role of "+name+": what its containers may call", trust, r.taskPolicy, a.Tags, r, opts...)
 	if err != nil {
 		return nil, err
 	}
-	r.executionArn, err = roleWithPolicy(ctx, name+"-execution", a.ExecutionRoleArn, "Execution role of "+name+": what ECS may do to start its tasks", r.executionPolicy, a.Tags, r, opts...)
+	r.executionArn, err = roleWithPolicy(ctx, name+"-execution", a.ExecutionRoleArn, "Execution role of "+name+": what ECS may do to start its tasks", trust, r.executionPolicy, a.Tags, r, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -47,13 +47,13 @@ func declareRoles(ctx *pulumi.Context, name string, a ServiceArgs, in roleInputs
 
 // roleWithPolicy returns the ARN of the role brought by the caller, or declares a role for
 // ECS tasks with policy inline.
-func roleWithPolicy(ctx *pulumi.Context, name string, brought pulumi.StringInput, description string, policy pulumi.StringOutput,
+func roleWithPolicy(ctx *pulumi.Context, name string, brought pulumi.StringInput, description string, trust, policy pulumi.StringOutput,
 	tags pulumi.StringMap, r *roles, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	if brought != nil {
 		return brought.ToStringOutput(), nil
 	}
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(taskspec.AssumeRoleBy(ecsTasksPrincipal).JSON()),
+		AssumeRolePolicy: trust,
 		Description:      pulumi.String(description),
 		Tags:             tags,
 	}, opts...)

@@ -297,6 +297,10 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	caller, err := aws.GetCallerIdentity(ctx, nil, pulumi.Parent(s))
+	if err != nil {
+		return nil, err
+	}
 	logGroup, err := cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(a.LogGroupName),
 		RetentionInDays: pulumi.Int(a.LogRetentionDays),
@@ -352,6 +356,8 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		part:          part,
 		logGroupArn:   logGroup.Arn,
 		repositoryArn: repositoryArn,
+		account:       caller.AccountId,
+		region:        region.Name,
 	}, parent)
 	if err != nil {
 		return nil, err

@@ -49,3 +49,18 @@ func AssumeRoleBy(service string) PolicyDocument {
 		Action:    []string{"sts:AssumeRole"},
 	})
 }
+
+// AssumeRoleByECSTasksOf is the trust policy of a task or execution role: ECS may assume it
+// only for tasks of this account and region (aws:SourceAccount, and aws:SourceArn like the
+// account's ECS ARNs), which AWS recommends against the confused deputy.
+func AssumeRoleByECSTasksOf(account, region string) PolicyDocument {
+	return Policy(Statement{
+		Effect:    "Allow",
+		Principal: map[string]string{"Service": "ecs-tasks.amazonaws.com"},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string]string{
+			"StringEquals": {"aws:SourceAccount": account},
+			"ArnLike":      {"aws:SourceArn": "arn:aws:ecs:" + region + ":" + account + ":*"},
+		},
+	})
+}

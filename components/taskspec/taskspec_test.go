@@ -20,6 +20,15 @@ func TestMergeRefusesTwoProxiesAndDuplicateSidecars(t *testing.T) {
 	}
 }
 
+func TestECSTaskTrustIsBoundToTheAccountAndRegion(t *testing.T) {
+	got := AssumeRoleByECSTasksOf("123456789012", "eu-west-1").JSON()
+	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":["sts:AssumeRole"],` +
+		`"Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:ecs:eu-west-1:123456789012:*"},"StringEquals":{"aws:SourceAccount":"123456789012"}}}]}`
+	if got != want {
+		t.Errorf("got %s", got)
+	}
+}
+
 func TestPolicyJSONHasIAMShape(t *testing.T) {
 	got := AssumeRoleBy("ecs-tasks.amazonaws.com").JSON()
 	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":["sts:AssumeRole"]}]}`
