@@ -38,6 +38,8 @@ import (
 type otelTracer struct {
 	provider    *sdktrace.TracerProvider
 	propagators propagation.TextMapPropagator
+	edge        *edgeSampler
+	ids         edgeIDGenerator
 }
 
 func setupOTel(cfg Config) (*otelTracer, error) {
@@ -61,10 +63,11 @@ func setupOTel(cfg Config) (*otelTracer, error) {
 	if err != nil {
 		return nil, err
 	}
+	edge := newEdgeSampler(rules)
 	provider := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exporter), // OTEL_BSP_* tune it
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(newSampler(rules)),
+		sdktrace.WithSampler(sdktrace.ParentBased(edge)),
 		sdktrace.WithIDGenerator(newIDGenerator()),
 	)
 	// The SDK reports export failures (collector unreachable) through the global handler, which
@@ -72,6 +75,8 @@ func setupOTel(cfg Config) (*otelTracer, error) {
 	return &otelTracer{
 		provider:    provider,
 		propagators: newPropagator(),
+		edge:        edge,
+		ids:         newIDGenerator(),
 	}, nil
 }
 
@@ -81,7 +86,7 @@ func newPropagator() propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, xrayEdgePropagator{})
 }
 
-func newIDGenerator() sdktrace.IDGenerator { return edgeIDGenerator{xray.NewIDGenerator()} }
+func newIDGenerator() edgeIDGenerator { return edgeIDGenerator{xray.NewIDGenerator()} }
 
 // serviceResource names the service and, on ECS, its task and container (cluster, task ARN,
 // family and revision, container, log group: the ECS resource detector).
@@ -119,9 +124,15 @@ func (t *Tracer) TracerProvider() trace.TracerProvider {
 	return t.otel.provider
 }
 
-// middleware makes each request a server span named after its route; the answer carries
+// middleware makes each sampled request a server span named after its route; the answer carries
 // X-Amzn-Trace-Id (Root and Sampled) as the X-Ray SDK's handler does, so a client can find its
 // trace.
+//
+// Sampling is decided before otelhttp runs, as in xray mode: otelhttp builds the span's
+// attributes, wraps the writer and the body and computes metric attributes for unsampled requests
+// too, which at the default 5% costs most of what tracing everything costs. An unsampled request
+// runs with a non-recording span context (its caller's, or new ids), so that its calls pass
+// "not sampled" on and the services after it do not decide again.
 func (o *otelTracer) middleware(h http.Handler) http.Handler {
 	withHeader := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		span := trace.SpanFromContext(r.Context())
@@ -140,12 +151,48 @@ func (o *otelTracer) middleware(h http.Handler) http.Handler {
 			span.SetAttributes(attribute.String("error.type", strconv.Itoa(rec.status)))
 		}
 	})
-	return otelhttp.NewHandler(withHeader, "",
+	traced := otelhttp.NewHandler(withHeader, "",
 		otelhttp.WithTracerProvider(o.provider),
 		otelhttp.WithPropagators(o.propagators),
 		otelhttp.WithMeterProvider(noopMeters),
 	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := o.propagators.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		parent := trace.SpanContextFromContext(ctx)
+		var sampled bool
+		if parent.IsValid() {
+			sampled = parent.IsSampled() // the caller decided
+		} else {
+			sampled = o.edge.sample(hostOnly(r.Host), r.Method, r.URL.Path)
+		}
+		if sampled {
+			if !parent.IsValid() {
+				// The sampler (parent-based, this edge rule for roots) must not decide again.
+				r = r.WithContext(context.WithValue(r.Context(), edgeSampledKey{}, true))
+			}
+			traced.ServeHTTP(w, r)
+			return
+		}
+		sc := parent
+		if !sc.IsValid() {
+			traceID, spanID := o.ids.NewIDs(ctx) // keeps a load balancer's root
+			sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID})
+		}
+		w.Header().Set(xrayHeader, xrayRootHeader(sc))
+		h.ServeHTTP(w, r.WithContext(trace.ContextWithSpanContext(r.Context(), sc)))
+	})
 }
+
+// hostOnly is a Host header without its port, as otelhttp's server.address.
+func hostOnly(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		return strings.TrimSuffix(strings.TrimPrefix(host[:i], "["), "]")
+	}
+	return host
+}
+
+// edgeSampledKey marks a request the middleware sampled at the edge.
+type edgeSampledKey struct{}
 
 // statusRecorder notes the status code of an answer.
 type statusRecorder struct {
@@ -178,12 +225,33 @@ func (o *otelTracer) client(c *http.Client) *http.Client {
 		base = http.DefaultTransport
 	}
 	wrapped := *c
-	wrapped.Transport = otelhttp.NewTransport(base,
-		otelhttp.WithTracerProvider(o.provider),
-		otelhttp.WithPropagators(o.propagators),
-		otelhttp.WithMeterProvider(noopMeters),
-	)
+	wrapped.Transport = unsampledTransport{
+		traced: otelhttp.NewTransport(base,
+			otelhttp.WithTracerProvider(o.provider),
+			otelhttp.WithPropagators(o.propagators),
+			otelhttp.WithMeterProvider(noopMeters),
+		),
+		plain:       base,
+		propagators: o.propagators,
+	}
 	return &wrapped
+}
+
+// unsampledTransport sends the calls of unsampled requests without a client span: they only
+// carry the trace context, marked not sampled.
+type unsampledTransport struct {
+	traced, plain http.RoundTripper
+	propagators   propagation.TextMapPropagator
+}
+
+func (u unsampledTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	span := trace.SpanFromContext(r.Context())
+	if span.IsRecording() || !span.SpanContext().IsValid() {
+		return u.traced.RoundTrip(r)
+	}
+	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
+	u.propagators.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+	return u.plain.RoundTrip(r)
 }
 
 // recordOTelError records err on the recording span in ctx, if any.

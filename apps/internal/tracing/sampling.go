@@ -118,8 +118,16 @@ func newEdgeSampler(rules *samplingRules) *edgeSampler {
 }
 
 // ShouldSample matches the request the span is for (the server span's start attributes: method,
-// path, host) against the rules.
+// path, host) against the rules, unless the otel middleware already did (it decides before
+// otelhttp runs, so that unsampled requests skip it).
 func (s *edgeSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if sampled, ok := p.ParentContext.Value(edgeSampledKey{}).(bool); ok {
+		decision := sdktrace.Drop
+		if sampled {
+			decision = sdktrace.RecordAndSample
+		}
+		return sdktrace.SamplingResult{Decision: decision}
+	}
 	var host, method, path string
 	for _, kv := range p.Attributes {
 		switch kv.Key {
