@@ -41,6 +41,10 @@ type TracingArgs struct {
 	// SamplingReservoir is how many requests per second are always traced.
 	// Default DefaultSamplingReservoir.
 	SamplingReservoir *int
+	// Name prefixes the X-Ray group and the sampling rules (<Name>-<service>). Default: the
+	// component's name. Set it where one system's tracing is declared once per service
+	// under other names (the component package, provider/, constructs it per service).
+	Name string
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -81,10 +85,14 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	if !(rate >= 0 && rate <= 1) || reservoir < 0 {
 		return nil, fmt.Errorf("tracing %s: SamplingFixedRate must be 0..1 and SamplingReservoir >= 0", name)
 	}
-	if len(name) > maxNameLength {
+	prefix := name
+	if a.Name != "" {
+		prefix = a.Name
+	}
+	if len(prefix) > maxNameLength {
 		return nil, fmt.Errorf("tracing %s: name longer than X-Ray's %d characters", name, maxNameLength)
 	}
-	t := &Tracing{name: name, mode: a.Mode, rate: rate, reservoir: reservoir, tags: a.Tags}
+	t := &Tracing{name: prefix, mode: a.Mode, rate: rate, reservoir: reservoir, tags: a.Tags}
 	if err := ctx.RegisterComponentResource("meshtrace:xray:Tracing", name, t, opts...); err != nil {
 		return nil, err
 	}
