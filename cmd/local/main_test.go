@@ -123,3 +123,77 @@ func TestRunStartsTheSystemAndPrintsTraces(t *testing.T) {
 		t.Fatal("products still answers after run returned")
 	}
 }
+
+// TestRunWithOTelPrintsTracesFromJaeger runs the command with -tracing otel: a real Jaeger gets the
+// spans, and each trace is printed as a tree with its link in the Jaeger UI.
+func TestRunWithOTelPrintsTracesFromJaeger(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, &out, io.Discard, options{traceQuiet: 300 * time.Millisecond, tracing: "otel"}, func(url string) { urls <- url })
+	}()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			cancel()
+			<-done
+		}
+	})
+	var productsURL string
+	select {
+	case productsURL = <-urls:
+	case err := <-done:
+		t.Fatalf("run ended before the system was ready: %v", err)
+	case <-time.After(5 * time.Minute): // the first run builds Jaeger
+		t.Fatal("system not ready after 5 minutes")
+	}
+	uiURL := regexp.MustCompile(`its UI: (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String())
+	if uiURL == nil {
+		t.Fatalf("the banner does not give the Jaeger UI:\n%s", out.String())
+	}
+	for _, path := range []string{"/api/1.0/payments", "/api/1.0/products"} {
+		resp, err := http.Get(productsURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	// products' server span -> its client span -> payments' server span; products -> SQL; each
+	// trace headed by its X-Ray id and its Jaeger link.
+	call := regexp.MustCompile(`(?m)^trace (1-[0-9a-f]{8}-[0-9a-f]{24}) \(3 spans\)  ` + regexp.QuoteMeta(uiURL[1]) + `/trace/([0-9a-f]{32})\n` +
+		`products: GET /api/1\.0/payments \(server\)  GET /api/1\.0/payments  -> 200  [0-9.]+ ms\n` +
+		`└─ products: HTTP GET \(client\)  GET http://\S+/api/1\.0/payments  -> 200  [0-9.]+ ms\n` +
+		`   └─ payments: GET /api/1\.0/payments \(server\)  GET /api/1\.0/payments  -> 200  [0-9.]+ ms$`)
+	query := regexp.MustCompile(`(?m)^└─ products: DataWarehouseX@127\.0\.0\.1 \(client\)  SQL: SELECT product_id, sku, name, category, list_price FROM core\.dim_product ORDER BY product_id LIMIT \$1  [0-9.]+ ms$`)
+	deadline := time.Now().Add(15 * time.Second)
+	for !(call.MatchString(out.String()) && query.MatchString(out.String())) {
+		if time.Now().After(deadline) {
+			t.Fatalf("traces not printed as expected:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The link is Jaeger's page of that trace, served while local runs.
+	m := call.FindStringSubmatch(out.String())
+	if strings.ReplaceAll(m[1][2:], "-", "") != m[2] {
+		t.Fatalf("printed trace %s links to %s", m[1], m[2])
+	}
+	resp, err := http.Get(uiURL[1] + "/trace/" + m[2])
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET the trace's link: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	cancel()
+	stopped = true
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run after Ctrl-C: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("run did not stop within a minute of Ctrl-C")
+	}
+}

@@ -47,6 +47,11 @@ func setupOTel(cfg Config) (*otelTracer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.SamplingRules != "" {
+		if rules, err = parseSamplingRules([]byte(cfg.SamplingRules)); err != nil {
+			return nil, fmt.Errorf("TRACING_SAMPLING_RULES: %w", err)
+		}
+	}
 	endpoint := cfg.OTLPEndpoint
 	if endpoint == "" {
 		endpoint = DefaultOTLPEndpoint

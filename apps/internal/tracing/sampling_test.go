@@ -199,3 +199,24 @@ func TestOutgoingCallsCarryBothHeaders(t *testing.T) {
 		t.Fatalf("headers %v, want X-Amzn-Trace-Id %s and a traceparent", h, wantXRay)
 	}
 }
+
+func TestSamplingRulesFromTheEnvironment(t *testing.T) {
+	r := env.NewReader(env.MapLookup(map[string]string{"TRACING": "otel", "TRACING_SAMPLING_RULES": `{"version": 2, "default": {"fixed_target": 0, "rate": 0}}`}))
+	cfg := ConfigFromEnv(r, "svc")
+	tracer, err := Setup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tracer.Shutdown(context.Background())
+	if tracer.otel.edge.sample("h", "GET", "/x") {
+		t.Error("TRACING_SAMPLING_RULES samples nothing, but a request was sampled")
+	}
+	for _, mode := range []string{ModeOTel, ModeXRay} {
+		if _, err := Setup(Config{Service: "svc", Mode: mode, SamplingRules: `{"version": 2, `}); err == nil || !strings.Contains(err.Error(), "TRACING_SAMPLING_RULES") {
+			t.Errorf("%s: broken TRACING_SAMPLING_RULES: %v", mode, err)
+		}
+		if _, err := Setup(Config{Service: "svc", Mode: mode, SamplingRules: "{}", SamplingRulesFile: "/x.json"}); err == nil {
+			t.Errorf("%s: both the rules file and the rules variable accepted", mode)
+		}
+	}
+}

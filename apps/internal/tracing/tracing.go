@@ -13,6 +13,7 @@ package tracing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -55,6 +56,10 @@ type Config struct {
 	// without it the SDK polls X-Ray's centralized rules through the daemon and falls back to the
 	// default rule.
 	SamplingRulesFile string
+	// SamplingRules, from TRACING_SAMPLING_RULES, is the same rules as JSON text, for a deployment
+	// that sets variables rather than files (the stack in adot mode: the OpenTelemetry path does
+	// not poll X-Ray's centralized rules). At most one of the two is set.
+	SamplingRules string
 }
 
 // Enabled is false with TRACING=off.
@@ -67,13 +72,15 @@ const FlushTimeout = 5 * time.Second
 const DefaultOTLPEndpoint = "http://127.0.0.1:4317"
 
 // ConfigFromEnv reads TRACING (xray|otel|off, default xray; "on" is taken as xray),
-// AWS_XRAY_DAEMON_ADDRESS, OTEL_EXPORTER_OTLP_ENDPOINT and XRAY_SAMPLING_RULES_FILE.
+// AWS_XRAY_DAEMON_ADDRESS, OTEL_EXPORTER_OTLP_ENDPOINT, XRAY_SAMPLING_RULES_FILE and
+// TRACING_SAMPLING_RULES.
 func ConfigFromEnv(r *env.Reader, service string) Config {
 	cfg := Config{
 		Service:           service,
 		DaemonAddr:        r.String("AWS_XRAY_DAEMON_ADDRESS", DefaultDaemonAddr),
 		OTLPEndpoint:      r.String("OTEL_EXPORTER_OTLP_ENDPOINT", DefaultOTLPEndpoint),
 		SamplingRulesFile: r.String("XRAY_SAMPLING_RULES_FILE", ""),
+		SamplingRules:     r.String("TRACING_SAMPLING_RULES", ""),
 	}
 	cfg.Mode = r.OneOf("TRACING", ModeXRay, ModeXRay, ModeOTel, ModeOff, modeOn)
 	if cfg.Mode == modeOn {
@@ -104,6 +111,9 @@ func Setup(cfg Config) (*Tracer, error) {
 		cfg.Mode = ModeXRay
 	}
 	t := &Tracer{cfg: cfg}
+	if cfg.SamplingRulesFile != "" && cfg.SamplingRules != "" {
+		return nil, errors.New("XRAY_SAMPLING_RULES_FILE and TRACING_SAMPLING_RULES are both set: give the rules once")
+	}
 	switch cfg.Mode {
 	case ModeOff:
 		return t, nil
@@ -123,12 +133,17 @@ func Setup(cfg Config) (*Tracer, error) {
 		return nil, err
 	}
 	xcfg := xray.Config{DaemonAddr: cfg.DaemonAddr, Emitter: newOnceEmitter(inner)}
-	if cfg.SamplingRulesFile != "" {
+	switch {
+	case cfg.SamplingRulesFile != "":
 		t.strategy, err = sampling.NewLocalizedStrategyFromFilePath(cfg.SamplingRulesFile)
 		if err != nil {
 			return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", cfg.SamplingRulesFile, err)
 		}
-	} else {
+	case cfg.SamplingRules != "":
+		if t.strategy, err = sampling.NewLocalizedStrategyFromJSONBytes([]byte(cfg.SamplingRules)); err != nil {
+			return nil, fmt.Errorf("TRACING_SAMPLING_RULES: %w", err)
+		}
+	default:
 		// The SDK's default: rules from X-Ray through the daemon, else 1 request/s + 5%.
 		if t.strategy, err = sampling.NewCentralizedStrategy(); err != nil {
 			return nil, err
