@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/xray"
+)
+
+func ctxToken(ctx *pulumi.Context) string { return p.GetTypeToken(ctx) }
+
+// MeshArgs are the Mesh's inputs.
+type MeshArgs struct {
+	Mode          string             `pulumi:"mode,optional"`
+	NamespaceArn  pulumi.StringInput `pulumi:"namespaceArn"`
+	NamespaceId   pulumi.StringInput `pulumi:"namespaceId,optional"`
+	NamespaceName string             `pulumi:"namespaceName,optional"`
+	Tags          map[string]string  `pulumi:"tags,optional"`
+}
+
+// Annotate describes the inputs.
+func (a *MeshArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.Mode, `"serviceconnect" (ECS Service Connect) or "appmesh" (AWS App Mesh, discontinued on 2026-09-30). Default serviceconnect.`)
+	an.Describe(&a.NamespaceArn, "ARN of the cluster's Cloud Map namespace (a Cluster's namespaceArn).")
+	an.Describe(&a.NamespaceId, "ID of the namespace (a Cluster's namespaceId). Required for appmesh.")
+	an.Describe(&a.NamespaceName, "Name of the namespace, e.g. shop.local. Required for appmesh.")
+	an.Describe(&a.Tags, "Tags added to every resource.")
+}
+
+// MeshRef is what a Service needs of its mesh: the Mesh's outputs of the same names.
+type MeshRef struct {
+	Mode         string             `pulumi:"mode,optional"`
+	NamespaceArn pulumi.StringInput `pulumi:"namespaceArn"`
+}
+
+// Annotate describes the fields.
+func (r *MeshRef) Annotate(an infer.Annotator) {
+	an.Describe(&r.Mode, `The mesh's mode (a Mesh's mode output). Only "serviceconnect" can be joined from the package; App Mesh was discontinued on 2026-09-30. Default serviceconnect.`)
+	an.Describe(&r.NamespaceArn, "ARN of the mesh's Cloud Map namespace (a Mesh's or a Cluster's namespaceArn).")
+}
+
+// Mesh is the service mesh the services join.
+type Mesh struct {
+	pulumi.ResourceState
+	Mode            pulumi.StringOutput `pulumi:"mode"`
+	NamespaceArn    pulumi.StringOutput `pulumi:"namespaceArn"`
+	ProxyIgnoredUid pulumi.StringOutput `pulumi:"proxyIgnoredUid"`
+}
+
+// Annotate describes the component and its outputs.
+func (m *Mesh) Annotate(an infer.Annotator) {
+	an.Describe(&m, "The service mesh that services join: ECS Service Connect, or AWS App Mesh with an Envoy sidecar per task. Pass its mode and namespaceArn to each Service's mesh.")
+	an.Describe(&m.Mode, "The mesh's mode.")
+	an.Describe(&m.NamespaceArn, "ARN of the namespace the members register in.")
+	an.Describe(&m.ProxyIgnoredUid, `UID whose traffic the mesh's proxy lets through untouched ("" when the mesh intercepts nothing); services hand it to their sidecars themselves.`)
+}
+
+// NewMesh constructs the Mesh.
+func NewMesh(ctx *pulumi.Context, name string, args MeshArgs, opts ...pulumi.ResourceOption) (*Mesh, error) {
+	c := &Mesh{}
+	parent, err := register(ctx, name, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	mode := args.Mode
+	if mode == "" {
+		mode = mesh.ModeServiceConnect
+	}
+	m, err := mesh.New(ctx, name, &mesh.Args{
+		Mode: mode, NamespaceArn: args.NamespaceArn, NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, Tags: tags(args.Tags),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.Mode = pulumi.String(mode).ToStringOutput()
+	c.NamespaceArn = args.NamespaceArn.ToStringOutput()
+	c.ProxyIgnoredUid = pulumi.String(m.ProxyIgnoredUID()).ToStringOutput()
+	return c, nil
+}
+
+// joinable builds, under the service, the mesh a Service joins from its MeshRef.
+func (r MeshRef) joinable(ctx *pulumi.Context, service string, parent pulumi.ResourceOption) (mesh.Mesh, error) {
+	mode := r.Mode
+	if mode == "" {
+		mode = mesh.ModeServiceConnect
+	}
+	if mode != mesh.ModeServiceConnect {
+		why := mesh.Discontinued(mode)
+		if why == "" {
+			why = "unknown mode"
+		}
+		return nil, fmt.Errorf("service %s: mesh mode %q cannot be joined from the component package (%s); use %q", service, mode, why, mesh.ModeServiceConnect)
+	}
+	return mesh.New(ctx, service+"-mesh", &mesh.Args{Mode: mode, NamespaceArn: r.NamespaceArn}, parent)
+}
+
+// TracingArgs are the Tracing's inputs.
+type TracingArgs struct {
+	Mode              string   `pulumi:"mode,optional"`
+	SamplingFixedRate *float64 `pulumi:"samplingFixedRate,optional"`
+	SamplingReservoir *int     `pulumi:"samplingReservoir,optional"`
+}
+
+// Annotate describes the inputs.
+func (a *TracingArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.Mode, `Tracing sidecar: "xray-daemon" (the X-Ray daemon, the apps use the X-Ray SDK) or "adot" (the ADOT collector, the apps use OpenTelemetry). Default xray-daemon.`)
+	an.Describe(&a.SamplingFixedRate, fmt.Sprintf("Share of requests traced beyond the reservoir, 0 to 1. Default %v.", xray.DefaultSamplingFixedRate))
+	an.Describe(&a.SamplingReservoir, fmt.Sprintf("Requests per second always traced, per service. Default %v.", xray.DefaultSamplingReservoir))
+}
+
+// TracingRef is what a Service needs of its tracing: the Tracing's outputs of the same names.
+type TracingRef struct {
+	Name              string  `pulumi:"name"`
+	Mode              string  `pulumi:"mode"`
+	SamplingFixedRate float64 `pulumi:"samplingFixedRate"`
+	SamplingReservoir int     `pulumi:"samplingReservoir"`
+}
+
+// Annotate describes the fields.
+func (r *TracingRef) Annotate(an infer.Annotator) {
+	an.Describe(&r.Name, "The tracing's name (a Tracing's name output): the service's sampling rule is <name>-<service>, at most 32 characters.")
+	an.Describe(&r.Mode, "The tracing's mode (a Tracing's mode output).")
+	an.Describe(&r.SamplingFixedRate, "Share of requests traced beyond the reservoir (a Tracing's samplingFixedRate output).")
+	an.Describe(&r.SamplingReservoir, "Requests per second always traced (a Tracing's samplingReservoir output).")
+}
+
+// Tracing is a system's tracing settings, checked once; each Service given them declares its
+// own sampling rule and runs the sidecar.
+type Tracing struct {
+	pulumi.ResourceState
+	Name              pulumi.StringOutput  `pulumi:"name"`
+	Mode              pulumi.StringOutput  `pulumi:"mode"`
+	SamplingFixedRate pulumi.Float64Output `pulumi:"samplingFixedRate"`
+	SamplingReservoir pulumi.IntOutput     `pulumi:"samplingReservoir"`
+}
+
+// Annotate describes the component and its outputs.
+func (t *Tracing) Annotate(an infer.Annotator) {
+	an.Describe(&t, "A system's X-Ray tracing: pass its outputs as a Service's tracing, and the service declares its sampling rule (<name>-<service>), runs the tracing sidecar as the mesh's ignored UID and hands Envoy its X-Ray settings.")
+	an.Describe(&t.Name, "Prefix of the services' sampling rules: the component's name.")
+	an.Describe(&t.Mode, "The tracing sidecar's mode.")
+	an.Describe(&t.SamplingFixedRate, "Share of requests traced beyond the reservoir.")
+	an.Describe(&t.SamplingReservoir, "Requests per second always traced, per service.")
+}
+
+// NewTracing constructs the Tracing.
+func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulumi.ResourceOption) (*Tracing, error) {
+	c := &Tracing{}
+	parent, err := register(ctx, name, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	ref := TracingRef{Name: name, Mode: args.Mode, SamplingFixedRate: xray.DefaultSamplingFixedRate, SamplingReservoir: xray.DefaultSamplingReservoir}
+	if ref.Mode == "" {
+		ref.Mode = xray.ModeDaemon
+	}
+	if args.SamplingFixedRate != nil {
+		ref.SamplingFixedRate = *args.SamplingFixedRate
+	}
+	if args.SamplingReservoir != nil {
+		ref.SamplingReservoir = *args.SamplingReservoir
+	}
+	// The Go component checks the settings; its rules come with each service.
+	if _, err := ref.part(ctx, name, parent); err != nil {
+		return nil, err
+	}
+	c.Name = pulumi.String(ref.Name).ToStringOutput()
+	c.Mode = pulumi.String(ref.Mode).ToStringOutput()
+	c.SamplingFixedRate = pulumi.Float64(ref.SamplingFixedRate).ToFloat64Output()
+	c.SamplingReservoir = pulumi.Int(ref.SamplingReservoir).ToIntOutput()
+	return c, nil
+}
+
+// part declares the Go tracing component named name under parent.
+func (r TracingRef) part(ctx *pulumi.Context, name string, parent pulumi.ResourceOption) (*xray.Tracing, error) {
+	rate, reservoir := r.SamplingFixedRate, r.SamplingReservoir
+	return xray.NewTracing(ctx, name, &xray.TracingArgs{Name: r.Name, Mode: r.Mode, SamplingFixedRate: &rate, SamplingReservoir: &reservoir}, parent)
+}
