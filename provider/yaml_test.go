@@ -175,3 +175,23 @@ func walk(v any, f func(string)) {
 		}
 	}
 }
+
+// README.md shows the examples' own text, not copies that could drift.
+func TestTheReadmeShowsTheCheckedExamples(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, example := range []string{"../examples/ts/index.ts", "../examples/yaml/Pulumi.yaml"} {
+		text, err := os.ReadFile(example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), string(text)) {
+			t.Errorf("provider/README.md does not show %s as it is", example)
+		}
+	}
+	if !strings.Contains(string(readme), "pulumi package add github.com/meshtrace/meshtrace/provider@") {
+		t.Error("provider/README.md does not say how to add the package")
+	}
+}
