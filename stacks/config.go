@@ -52,6 +52,8 @@ type Config struct {
 	Products ServiceConfig
 	Payments ServiceConfig
 
+	Operations OperationsConfig // autoscaling and alarms (operations.go)
+
 	SamplingFixedRate float64 // share of requests traced beyond the reservoir; default contract.DefaultSamplingFixedRate
 	SamplingReservoir int     // requests per second always traced; default 1
 }
@@ -74,6 +76,8 @@ type ServiceConfig struct {
 	Cpu          int    // Fargate task CPU units; dev 256, prod 512
 	Memory       int    // MiB; dev 512, prod 1024
 	DesiredCount int    // dev 1, prod 2
+	MinCount     int    // autoscaling's fewest tasks; dev 1, prod 2
+	MaxCount     int    // autoscaling's most tasks; dev 2, prod 6
 	Image        string // image URI; empty: build from apps/<service> and push to ECR
 }
 
@@ -101,6 +105,7 @@ var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400
 // PostgreSQL major versions RDS offers and that we support.
 var postgresMajors = []int{13, 14, 15, 16, 17}
 
+// The keys of autoscaling and alarms are in operations.go, appended to this table.
 var keys = []key{
 	{"environment", "dev", "prod", "dev | prod", func(c *Config, v string) error {
 		return oneOf(&c.Environment, v, "dev", "prod")
@@ -296,11 +301,13 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 		problems = append(problems, fmt.Sprintf("%s:taskMemory = %d is not a Fargate size for %s:taskCpu = %d; allowed: %s",
 			Namespace, c.Products.Memory, Namespace, c.Products.Cpu, joinInts(mem)))
 	}
-	if c.Database.InstanceClass != "" && c.Database.MaxConnsPerTask != 0 && c.Products.DesiredCount != 0 {
-		if problem := checkPoolFits(c.Database.InstanceClass, c.Products.DesiredCount, c.Database.MaxConnsPerTask); problem != "" {
+	// Autoscaling may run products at its maxCount: the pools must fit then.
+	if c.Database.InstanceClass != "" && c.Database.MaxConnsPerTask != 0 && c.Products.MaxCount != 0 {
+		if problem := checkPoolFits(c.Database.InstanceClass, c.Products.MaxCount, c.Database.MaxConnsPerTask); problem != "" {
 			problems = append(problems, problem)
 		}
 	}
+	problems = append(problems, checkOperations(c)...)
 	if why := mesh.Discontinued(c.MeshMode); why != "" && !c.AllowDiscontinuedAppMesh {
 		problems = append(problems, fmt.Sprintf("%s:meshMode = %q: %s; "+
 			"`pulumi up` would create half a stack and then fail when it creates the mesh. Use %q (ECS Service Connect, "+

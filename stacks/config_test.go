@@ -73,6 +73,8 @@ func TestConfigAcceptsGoodValues(t *testing.T) {
 		"taskCpu":               "1024",
 		"taskMemory":            "3072",
 		"desiredCount":          "3",
+		"productsMaxCount":      "4",
+		"paymentsMaxCount":      "3",
 		"productsImage":         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/products:1.2.3",
 		"paymentsImage":         "ghcr.io/acme/payments@sha256:" + strings.Repeat("a", 64),
 		"samplingFixedRate":     "1",
@@ -244,16 +246,17 @@ func TestConfigRefusesPoolsTheDatabaseCannotHold(t *testing.T) {
 	if r, _ := MaxConnections("db.r6g.large"); r <= 0 {
 		t.Errorf("db.r6g.large unknown")
 	}
-	_, err := Parse("dev", map[string]string{"desiredCount": "20", "dbMaxConnsPerTask": "10"})
+	// Autoscaling may reach maxCount: that is what must fit, whatever desiredCount is.
+	_, err := Parse("dev", map[string]string{"productsMaxCount": "20", "dbMaxConnsPerTask": "10"})
 	if err == nil {
 		t.Fatal("20 tasks x 10 connections accepted on db.t4g.micro")
 	}
-	for _, want := range []string{"meshtrace:dbMaxConnsPerTask = 10", "meshtrace:desiredCount = 20", "meshtrace:dbInstanceClass = db.t4g.micro", "440 connections"} {
+	for _, want := range []string{"meshtrace:dbMaxConnsPerTask = 10", "meshtrace:productsMaxCount = 20", "meshtrace:dbInstanceClass = db.t4g.micro", "440 connections"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message lacks %q: %v", want, err)
 		}
 	}
-	if _, err := Parse("dev", map[string]string{"desiredCount": "20", "dbMaxConnsPerTask": "10", "dbInstanceClass": "db.m7g.large"}); err != nil {
+	if _, err := Parse("dev", map[string]string{"productsMaxCount": "20", "dbMaxConnsPerTask": "10", "dbInstanceClass": "db.m7g.large"}); err != nil {
 		t.Errorf("a larger class should hold them: %v", err)
 	}
 	_, err = Parse("dev", map[string]string{"dbInstanceClass": "db.z9q.large"})

@@ -62,13 +62,14 @@ func MaxConnections(instanceClass string) (int, bool) {
 	return conns - reservedForAdministrators, true
 }
 
-// PeakConnections is what products' tasks may hold at the height of a rolling deployment.
+// PeakConnections is what products' tasks may hold at the height of a rolling deployment of
+// desiredCount tasks (the stack passes products' maxCount: autoscaling may have reached it).
 func PeakConnections(desiredCount, maxConnsPerTask int) int {
 	return deploymentSurge * desiredCount * (maxConnsPerTask + migrateConnsPerTask)
 }
 
-// checkPoolFits returns a problem when products' tasks could open more connections than the
-// instance accepts, or "" when they fit.
+// checkPoolFits returns a problem when products' tasks, desiredCount of them (the stack passes
+// products' maxCount), could open more connections than the instance accepts, or "" when they fit.
 func checkPoolFits(instanceClass string, desiredCount, maxConnsPerTask int) string {
 	limit, known := MaxConnections(instanceClass)
 	if !known {
@@ -79,7 +80,7 @@ func checkPoolFits(instanceClass string, desiredCount, maxConnsPerTask int) stri
 	if peak <= limit {
 		return ""
 	}
-	return fmt.Sprintf("%s:dbMaxConnsPerTask = %d with %s:desiredCount = %d needs up to %d connections (%d x %d tasks during a deployment x (%d pooled + %d migrate)), above the %d that %s:dbInstanceClass = %s accepts; lower one of them or choose a larger class",
+	return fmt.Sprintf("%s:dbMaxConnsPerTask = %d with %s:productsMaxCount = %d needs up to %d connections (%d x %d tasks during a deployment x (%d pooled + %d migrate)), above the %d that %s:dbInstanceClass = %s accepts; lower one of them or choose a larger class",
 		Namespace, maxConnsPerTask, Namespace, desiredCount, peak, deploymentSurge, desiredCount, maxConnsPerTask, migrateConnsPerTask,
 		limit, Namespace, instanceClass)
 }

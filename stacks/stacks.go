@@ -99,6 +99,10 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		return err
 	}
 
+	topic, err := alarmTopic(ctx, cfg, prefix, tags)
+	if err != nil {
+		return err
+	}
 	common := func(svc ServiceConfig, name string) *services.ServiceArgs {
 		args := &services.ServiceArgs{
 			ClusterArn:       cl.ClusterArn,
@@ -107,6 +111,11 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 			Cpu:              svc.Cpu,
 			Memory:           svc.Memory,
 			DesiredCount:     svc.DesiredCount,
+			MinCount:         svc.MinCount,
+			MaxCount:         svc.MaxCount,
+			Scaling:          scaling(cfg),
+			AlarmTopicArn:    topic.TopicArn,
+			AlarmThresholds:  &cfg.Operations.Thresholds,
 			Mesh:             meshImpl,
 			Parts:            []services.TaskPart{tracing},
 			Family:           prefix + "-" + name,
@@ -145,6 +154,9 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		return err
 	}
 	if err := tracing.DeclareGroup(ctx); err != nil {
+		return err
+	}
+	if err := declareOperations(ctx, cfg, prefix, tags, topic, db, tracing, products, payments); err != nil {
 		return err
 	}
 

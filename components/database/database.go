@@ -58,11 +58,13 @@ type DatabaseArgs struct {
 type Database struct {
 	pulumi.ResourceState
 
-	Address   pulumi.StringOutput `pulumi:"address"`
-	Port      pulumi.IntOutput    `pulumi:"port"`
-	DbName    pulumi.StringOutput `pulumi:"dbName"`
-	Username  pulumi.StringOutput `pulumi:"username"`
-	SecretArn pulumi.StringOutput `pulumi:"secretArn"` // JSON {"username","password"} kept by RDS: the master's, for migrations only
+	// Identifier is the RDS instance identifier (CloudWatch's DBInstanceIdentifier).
+	Identifier pulumi.StringOutput `pulumi:"identifier"`
+	Address    pulumi.StringOutput `pulumi:"address"`
+	Port       pulumi.IntOutput    `pulumi:"port"`
+	DbName     pulumi.StringOutput `pulumi:"dbName"`
+	Username   pulumi.StringOutput `pulumi:"username"`
+	SecretArn  pulumi.StringOutput `pulumi:"secretArn"` // JSON {"username","password"} kept by RDS: the master's, for migrations only
 	// ResourceId is the instance's dbi resource id, which IAM database authentication
 	// policies name (see ConnectArn).
 	ResourceId      pulumi.StringOutput `pulumi:"resourceId"`
@@ -190,6 +192,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return nil, err
 	}
 
+	d.Identifier = instance.Identifier
 	d.Address = instance.Address
 	d.Port = instance.Port
 	d.DbName = pulumi.String(a.DbName).ToStringOutput()
@@ -199,6 +202,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	d.SecurityGroupId = sg.ID().ToStringOutput()
 	d.ClientSecurityGroupId = clients.ID().ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"identifier":            d.Identifier,
 		"address":               d.Address,
 		"port":                  d.Port,
 		"dbName":                d.DbName,

@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
+	"github.com/meshtrace/meshtrace/components/alarms"
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
@@ -99,8 +100,19 @@ type ServiceArgs struct {
 	// Cpu (units) and Memory (MiB) of the task, a Fargate pair. Default 256 and 512.
 	Cpu    int
 	Memory int
-	// DesiredCount is the number of tasks. Default 1.
+	// DesiredCount is the number of tasks the service starts with. Default MinCount, or 1.
+	// Later updates leave the running count to autoscaling.
 	DesiredCount int
+	// MinCount and MaxCount bound autoscaling. Defaults DesiredCount and twice MinCount.
+	MinCount int
+	MaxCount int
+	// Scaling is how the task count follows the load. Default: see Scaling.
+	Scaling *Scaling
+	// AlarmTopicArn is notified by the service's alarms. Default none: the alarms still
+	// roll deployments back, and show in the console.
+	AlarmTopicArn pulumi.StringInput
+	// AlarmThresholds of the service's alarms. Default alarms.Defaults.
+	AlarmThresholds *alarms.Thresholds
 	// Public puts an internet-facing ALB in front of the service; it needs
 	// PublicSubnetIds. Default false.
 	Public          bool
@@ -175,6 +187,10 @@ type Service struct {
 	ListenerArn                 pulumi.StringOutput `pulumi:"listenerArn"`
 	TargetGroupArn              pulumi.StringOutput `pulumi:"targetGroupArn"`
 	TargetGroupArnSuffix        pulumi.StringOutput `pulumi:"targetGroupArnSuffix"`
+	// ClusterName is the cluster's name (CloudWatch's ClusterName dimension).
+	ClusterName pulumi.StringOutput `pulumi:"clusterName"`
+	// DeploymentAlarmNames are the alarms that roll a deployment of the service back.
+	DeploymentAlarmNames pulumi.StringArrayOutput `pulumi:"deploymentAlarmNames"`
 
 	// Membership is the service's place in the mesh, for the services that call it.
 	Membership *mesh.Membership
@@ -247,11 +263,32 @@ func (a *ServiceArgs) withDefaults(name string) (ServiceArgs, error) {
 	if d.Memory == 0 {
 		d.Memory = 512
 	}
-	if d.DesiredCount == 0 {
-		d.DesiredCount = 1
+	if d.DesiredCount < 0 || d.MinCount < 0 || d.MaxCount < 0 {
+		return d, fmt.Errorf("service %s: DesiredCount, MinCount and MaxCount must not be negative", name)
 	}
-	if d.DesiredCount < 0 {
-		return d, fmt.Errorf("service %s: DesiredCount %d is negative", name, d.DesiredCount)
+	if d.DesiredCount == 0 {
+		d.DesiredCount = max(d.MinCount, 1)
+	}
+	if d.MinCount == 0 {
+		d.MinCount = d.DesiredCount
+	}
+	if d.MaxCount == 0 {
+		d.MaxCount = 2 * max(d.MinCount, d.DesiredCount)
+	}
+	if d.MinCount > d.DesiredCount || d.DesiredCount > d.MaxCount {
+		return d, fmt.Errorf("service %s: want MinCount (%d) <= DesiredCount (%d) <= MaxCount (%d)", name, d.MinCount, d.DesiredCount, d.MaxCount)
+	}
+	scaling := Scaling{}
+	if d.Scaling != nil {
+		scaling = *d.Scaling
+	}
+	scaling = scaling.withDefaults()
+	if err := scaling.check(name); err != nil {
+		return d, err
+	}
+	d.Scaling = &scaling
+	if d.AlarmThresholds == nil {
+		d.AlarmThresholds = &alarms.Defaults
 	}
 	if d.Family == "" {
 		d.Family = name
@@ -372,8 +409,37 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	service, err := declareECSService(ctx, name, a, taskDef, membership, roles, net, parent)
+	// The alarms that roll a deployment back: the load balancer's, declared before the
+	// service; else those on its tasks, declared after it (they name it) under names known now.
+	clusterName := ClusterNameOf(a.ClusterArn)
+	deployment := deploymentAlarms{names: []string{alarms.TaskDeploymentAlarm(a.Family, serviceConnectName(name, a, membership))}}
+	if net.loadBalancer != nil {
+		deployment.names, deployment.resources, err = alarms.NewLoadBalancerAlarms(ctx, a.Family, &alarms.LoadBalancerArgs{
+			LoadBalancerArnSuffix: net.loadBalancer.ArnSuffix,
+			TargetGroupArnSuffix:  net.targetGroup.ArnSuffix,
+			TopicArn:              a.AlarmTopicArn,
+			Thresholds:            *a.AlarmThresholds,
+			Tags:                  a.Tags,
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+	}
+	service, err := declareECSService(ctx, name, a, taskDef, membership, roles, net, deployment, parent)
 	if err != nil {
+		return nil, err
+	}
+	if err := alarms.NewTaskAlarms(ctx, a.Family, &alarms.TaskArgs{
+		ClusterName:   clusterName,
+		ServiceName:   service.Name,
+		DiscoveryName: serviceConnectName(name, a, membership),
+		TopicArn:      a.AlarmTopicArn,
+		Thresholds:    *a.AlarmThresholds,
+		Tags:          a.Tags,
+	}, parent); err != nil {
+		return nil, err
+	}
+	if err := declareScaling(ctx, name, a, clusterName, service, net, parent); err != nil {
 		return nil, err
 	}
 
@@ -393,6 +459,8 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	s.ImageUri = image
 	s.Membership = membership
 	net.exportTo(s)
+	s.ClusterName = clusterName
+	s.DeploymentAlarmNames = pulumi.ToStringArray(deployment.names).ToStringArrayOutput()
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"serviceName":                 s.ServiceName,
 		"securityGroupId":             s.SecurityGroupId,
@@ -412,6 +480,8 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		"listenerArn":                 s.ListenerArn,
 		"targetGroupArn":              s.TargetGroupArn,
 		"targetGroupArnSuffix":        s.TargetGroupArnSuffix,
+		"clusterName":                 s.ClusterName,
+		"deploymentAlarmNames":        s.DeploymentAlarmNames,
 	}); err != nil {
 		return nil, err
 	}
@@ -516,7 +586,7 @@ func secretReferences(secrets []SecretEnv) pulumi.StringMap {
 // started before its execution policy exists stops with AccessDenied), the security-group
 // rules, the mesh resources, the listener and the backends.
 func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef *ecs.TaskDefinition, membership *mesh.Membership,
-	roles *roles, net *serviceNetwork, opts ...pulumi.ResourceOption) (*ecs.Service, error) {
+	roles *roles, net *serviceNetwork, deployment deploymentAlarms, opts ...pulumi.ResourceOption) (*ecs.Service, error) {
 	serviceArgs := &ecs.ServiceArgs{
 		Cluster:        a.ClusterArn,
 		TaskDefinition: taskDef.Arn,
@@ -531,6 +601,13 @@ func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef 
 			Enable:   pulumi.Bool(true),
 			Rollback: pulumi.Bool(true),
 		},
+		// Beside the circuit breaker (tasks that do not start): a deploy whose tasks start
+		// but fail requests sets off these alarms, and ECS rolls it back.
+		Alarms: ecs.ServiceAlarmsArgs{
+			AlarmNames: pulumi.ToStringArray(deployment.names),
+			Enable:     pulumi.Bool(true),
+			Rollback:   pulumi.Bool(true),
+		},
 		DeploymentMinimumHealthyPercent: pulumi.Int(100),
 		DeploymentMaximumPercent:        pulumi.Int(200),
 		ServiceConnectConfiguration:     membership.ServiceConnect,
@@ -543,6 +620,7 @@ func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef 
 	dependsOn := append([]pulumi.Resource{}, membership.DependsOn...)
 	dependsOn = append(dependsOn, roles.policies...)
 	dependsOn = append(dependsOn, net.rules...)
+	dependsOn = append(dependsOn, deployment.resources...)
 	if net.targetGroup != nil {
 		serviceArgs.LoadBalancers = ecs.ServiceLoadBalancerArray{
 			ecs.ServiceLoadBalancerArgs{
@@ -559,5 +637,6 @@ func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef 
 	for _, b := range a.Backends {
 		dependsOn = append(dependsOn, b) // call a backend only once it exists
 	}
-	return ecs.NewService(ctx, name, serviceArgs, append(opts, pulumi.DependsOn(dependsOn))...)
+	// Autoscaling owns the running count: a deploy must not reset it to DesiredCount.
+	return ecs.NewService(ctx, name, serviceArgs, append(opts, pulumi.DependsOn(dependsOn), pulumi.IgnoreChanges([]string{"desiredCount"}))...)
 }

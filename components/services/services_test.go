@@ -20,14 +20,20 @@ func TestArgsRejectMissingAndConflictingInputs(t *testing.T) {
 		}
 	}
 	cases := map[string]func(a *ServiceArgs){
-		"ClusterArn, VpcId and SubnetIds": func(a *ServiceArgs) { a.ClusterArn = nil },
-		"exactly one of Image and Build":  func(a *ServiceArgs) { a.Build = &ImageBuild{Context: "."} },
-		"exactly one of Image and Build ": func(a *ServiceArgs) { a.Image = nil },
-		"Build.Context":                   func(a *ServiceArgs) { a.Image = nil; a.Build = &ImageBuild{} },
-		"Mesh is required":                func(a *ServiceArgs) { a.Mesh = nil },
-		"Public needs PublicSubnetIds":    func(a *ServiceArgs) { a.Public = true },
-		"not a TCP port":                  func(a *ServiceArgs) { a.Port = 70000 },
-		"DesiredCount -1 is negative":     func(a *ServiceArgs) { a.DesiredCount = -1 },
+		"ClusterArn, VpcId and SubnetIds":  func(a *ServiceArgs) { a.ClusterArn = nil },
+		"exactly one of Image and Build":   func(a *ServiceArgs) { a.Build = &ImageBuild{Context: "."} },
+		"exactly one of Image and Build ":  func(a *ServiceArgs) { a.Image = nil },
+		"Build.Context":                    func(a *ServiceArgs) { a.Image = nil; a.Build = &ImageBuild{} },
+		"Mesh is required":                 func(a *ServiceArgs) { a.Mesh = nil },
+		"Public needs PublicSubnetIds":     func(a *ServiceArgs) { a.Public = true },
+		"not a TCP port":                   func(a *ServiceArgs) { a.Port = 70000 },
+		"must not be negative":             func(a *ServiceArgs) { a.DesiredCount = -1 },
+		"MinCount (3) <= DesiredCount (2)": func(a *ServiceArgs) { a.MinCount, a.DesiredCount = 3, 2 },
+		"DesiredCount (5) <= MaxCount (4)": func(a *ServiceArgs) { a.DesiredCount, a.MaxCount = 5, 4 },
+		"ScaleInCooldown (60 s) must be longer": func(a *ServiceArgs) {
+			a.Scaling = &Scaling{ScaleOutCooldown: 60, ScaleInCooldown: 60}
+		},
+		"CPUPercent must be in (0, 100]": func(a *ServiceArgs) { a.Scaling = &Scaling{CPUPercent: 150} },
 		"both in Environment and in Secrets": func(a *ServiceArgs) {
 			a.Environment = map[string]pulumi.StringInput{"TOKEN": pulumi.String("x")}
 			a.Secrets = []SecretEnv{{Name: "TOKEN", SecretArn: pulumi.String("arn")}}
@@ -44,6 +50,9 @@ func TestArgsRejectMissingAndConflictingInputs(t *testing.T) {
 	d, err := a.withDefaults("svc")
 	if err != nil || d.Port != 8080 || d.HealthCheckPath != "/healthz" || d.Cpu != 256 || d.Memory != 512 || d.DesiredCount != 1 || d.LogGroupName != "/ecs/svc" {
 		t.Errorf("defaults %+v %v", d, err)
+	}
+	if d.MinCount != 1 || d.MaxCount != 2 || d.Scaling.CPUPercent != DefaultCPUPercent || d.Scaling.ScaleInCooldown <= d.Scaling.ScaleOutCooldown || d.AlarmThresholds == nil {
+		t.Errorf("scaling defaults: min %d max %d scaling %+v", d.MinCount, d.MaxCount, d.Scaling)
 	}
 }
 

@@ -38,6 +38,7 @@ type Resource struct {
 	Protect             bool
 	DeleteBeforeReplace bool
 	RetainOnDelete      bool
+	IgnoreChanges       []string // input paths the engine leaves alone on updates
 }
 
 // Mocks implements pulumi.MockResourceMonitor and records what it sees.
@@ -73,6 +74,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		Protect:             rpc.GetProtect(),
 		DeleteBeforeReplace: rpc.GetDeleteBeforeReplace(),
 		RetainOnDelete:      rpc.GetRetainOnDelete(),
+		IgnoreChanges:       rpc.GetIgnoreChanges(),
 	}
 	if parentURN != "" && resource.URN(parentURN).QualifiedType() == resource.RootStackType {
 		r.Parent = "" // the root stack resource
@@ -238,6 +240,19 @@ func computedOutputs(token, name string, inputs resource.PropertyMap) map[string
 		out["arn"] = arn("xray", "group/"+str("groupName")+"/ABCDEF")
 	case "aws:xray/samplingRule:SamplingRule":
 		out["arn"] = arn("xray", "sampling-rule/"+str("ruleName"))
+	case "aws:sns/topic:Topic":
+		out["arn"] = arn("sns", str("name"))
+	case "aws:sns/topicSubscription:TopicSubscription":
+		out["arn"] = str("topic") + ":0123abcd-4567-89ef-0123-456789abcdef"
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		out["arn"] = arn("cloudwatch", "alarm:"+str("name"))
+	case "aws:cloudwatch/dashboard:Dashboard":
+		out["dashboardArn"] = fmt.Sprintf("arn:aws:cloudwatch::%s:dashboard/%s", Account, str("dashboardName"))
+	case "aws:appautoscaling/target:Target":
+		out["arn"] = arn("application-autoscaling", "scalable-target/0123456789abcdef")
+	case "aws:appautoscaling/policy:Policy":
+		out["arn"] = arn("autoscaling", "scalingPolicy:0123-4567:resource/ecs/"+str("resourceId")+":policyName/"+name)
+		out["alarmArns"] = []any{}
 	}
 	return out
 }
