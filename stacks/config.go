@@ -52,6 +52,9 @@ type Config struct {
 	Products ServiceConfig
 	Payments ServiceConfig
 
+	Edge      EdgeConfig      // HTTPS, access logs, WAF (guardrails.go)
+	Hardening HardeningConfig // VPC endpoints, flow logs, sidecar images (guardrails.go)
+
 	Operations OperationsConfig // autoscaling and alarms (operations.go)
 
 	SamplingFixedRate float64 // share of requests traced beyond the reservoir; default contract.DefaultSamplingFixedRate
@@ -220,6 +223,43 @@ var keys = []key{
 	{"samplingReservoir", fmt.Sprint(contract.DefaultSamplingReservoir), fmt.Sprint(contract.DefaultSamplingReservoir), "an integer from 0 to 100000", func(c *Config, v string) error {
 		return intRange(&c.SamplingReservoir, v, 0, 100000)
 	}},
+	// Issue 11: the edge, the network and the supply chain (guardrails.go).
+	{"certificateArn", "", "", "empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", func(c *Config, v string) error {
+		return optionalMatch(&c.Edge.CertificateArn, v, certificateArnPattern)
+	}},
+	{"domainName", "", "", "empty or a DNS name for the public endpoint (with hostedZoneId: a certificate and an alias record are created)", func(c *Config, v string) error {
+		return optionalMatch(&c.Edge.DomainName, v, dnsNamePattern)
+	}},
+	{"hostedZoneId", "", "", "empty or a Route 53 hosted zone id (Z...)", func(c *Config, v string) error {
+		return optionalMatch(&c.Edge.HostedZoneId, v, hostedZonePattern)
+	}},
+	{"allowPlainHttp", "false", "false", "true | false (true: a prod stack may serve plain HTTP)", func(c *Config, v string) error {
+		return boolean(&c.Edge.AllowPlainHttp, v)
+	}},
+	{"albAccessLogs", "false", "true", "true | false (load balancer access logs to an S3 bucket of the stack)", func(c *Config, v string) error {
+		return boolean(&c.Edge.AccessLogs, v)
+	}},
+	{"waf", "false", "true", "true | false (a WAF web ACL on the load balancer)", func(c *Config, v string) error {
+		return boolean(&c.Edge.Waf, v)
+	}},
+	{"wafRateLimit", "1000", "1000", "requests per client IP per 5 minutes before the WAF blocks it, 100 to 2000000000", func(c *Config, v string) error {
+		return intRange(&c.Edge.WafRateLimit, v, 100, 2000000000)
+	}},
+	{"vpcEndpoints", "false", "true", "true | false (interface endpoints for ECR, logs, Secrets Manager, X-Ray, ECS, STS and an S3 gateway; tasks reach AWS through them)", func(c *Config, v string) error {
+		return boolean(&c.Hardening.VpcEndpoints, v)
+	}},
+	{"vpcFlowLogs", "false", "true", "true | false (VPC flow logs to CloudWatch Logs)", func(c *Config, v string) error {
+		return boolean(&c.Hardening.FlowLogs, v)
+	}},
+	{"envoyImage", "", "", "empty (the pinned default) or an image URI; in prod with a @sha256 digest", func(c *Config, v string) error {
+		return optionalMatch(&c.Hardening.EnvoyImage, v, imagePattern)
+	}},
+	{"xrayDaemonImage", "", "", "empty (the pinned default) or an image URI; in prod with a @sha256 digest", func(c *Config, v string) error {
+		return optionalMatch(&c.Hardening.XRayDaemonImage, v, imagePattern)
+	}},
+	{"adotImage", "", "", "empty (the pinned default) or an image URI; in prod with a @sha256 digest", func(c *Config, v string) error {
+		return optionalMatch(&c.Hardening.CollectorImage, v, imagePattern)
+	}},
 }
 
 // fargateMemory lists, per task CPU, the memory sizes Fargate accepts (MiB).
@@ -308,6 +348,10 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 		}
 	}
 	problems = append(problems, checkOperations(c)...)
+	if c.Environment == "prod" {
+		problems = append(problems, prodGuardrails(c)...)
+	}
+	problems = append(problems, edgeProblems(c)...)
 	if why := mesh.Discontinued(c.MeshMode); why != "" && !c.AllowDiscontinuedAppMesh {
 		problems = append(problems, fmt.Sprintf("%s:meshMode = %q: %s; "+
 			"`pulumi up` would create half a stack and then fail when it creates the mesh. Use %q (ECS Service Connect, "+
@@ -349,6 +393,10 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 				}
 			}
 		}
+	}
+	if _, set := raw["environment"]; !set {
+		ctx.Log.Warn(fmt.Sprintf("%s:environment is not set; using %q from the stack name %q. Set it explicitly.",
+			Namespace, DefaultEnvironment(ctx.Stack()), ctx.Stack()), nil)
 	}
 	return Parse(ctx.Stack(), raw)
 }

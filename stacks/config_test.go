@@ -6,12 +6,21 @@ import (
 	"testing"
 )
 
+// withCertificate adds an HTTPS certificate, which a prod stack needs (or allowPlainHttp).
+func withCertificate(raw map[string]string) map[string]string {
+	out := map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f"}
+	for k, v := range raw {
+		out[k] = v
+	}
+	return out
+}
+
 func TestConfigDefaultsPerEnvironment(t *testing.T) {
 	dev, err := Parse("dev", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prod, err := Parse("prod", nil)
+	prod, err := Parse("prod", withCertificate(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +52,12 @@ func TestConfigDefaultsPerEnvironment(t *testing.T) {
 
 func TestConfigEnvironmentFollowsStackNameUnlessSet(t *testing.T) {
 	for stack, want := range map[string]string{"prod": "prod", "prod-eu": "prod", "dev": "dev", "alice": "dev"} {
-		c, err := Parse(stack, nil)
+		c, err := Parse(stack, withCertificate(nil))
 		if err != nil || c.Environment != want {
 			t.Errorf("stack %s: environment %q (%v), want %q", stack, c.Environment, err, want)
 		}
 	}
-	c, err := Parse("staging", map[string]string{"environment": "prod"})
+	c, err := Parse("staging", withCertificate(map[string]string{"environment": "prod"}))
 	if err != nil || !c.Database.MultiAZ {
 		t.Errorf("environment=prod on stack staging should take prod defaults, got MultiAZ=%v (%v)", c.Database.MultiAZ, err)
 	}
@@ -219,7 +228,7 @@ func TestAppMeshIsRefusedWithoutTheAcknowledgement(t *testing.T) {
 		if _, err := Parse(stack, map[string]string{"meshMode": "appmesh", "allowDiscontinuedAppMesh": "false"}); err == nil {
 			t.Errorf("%s: appmesh accepted with allowDiscontinuedAppMesh false", stack)
 		}
-		c, err := Parse(stack, map[string]string{"meshMode": "appmesh", "allowDiscontinuedAppMesh": "true"})
+		c, err := Parse(stack, withCertificate(map[string]string{"meshMode": "appmesh", "allowDiscontinuedAppMesh": "true"}))
 		if err != nil || c.MeshMode != MeshAppMesh {
 			t.Errorf("%s: appmesh with the acknowledgement: %v", stack, err)
 		}
@@ -266,6 +275,65 @@ func TestConfigRefusesPoolsTheDatabaseCannotHold(t *testing.T) {
 	for _, bad := range []string{"0", "101", "ten"} {
 		if _, err := Parse("dev", map[string]string{"dbMaxConnsPerTask": bad}); err == nil || !strings.Contains(err.Error(), "meshtrace:dbMaxConnsPerTask") {
 			t.Errorf("dbMaxConnsPerTask=%s: %v", bad, err)
+		}
+	}
+}
+
+// A prod stack refuses dev-grade settings; each refusal names its key and rule, and the same
+// values pass in dev.
+func TestProdRefusesDevGradeSettings(t *testing.T) {
+	cases := []struct{ key, value, want string }{
+		{"dbDeletionProtection", "false", "meshtrace:dbDeletionProtection: must be true"},
+		{"dbMultiAz", "false", "meshtrace:dbMultiAz: must be true"},
+		{"dbBackupRetentionDays", "3", "meshtrace:dbBackupRetentionDays: must be at least 7"},
+		{"desiredCount", "1", "meshtrace:desiredCount: must be at least 2"},
+		{"vpcCidr", "100.64.0.0/16", "meshtrace:vpcCidr: must be private address space"},
+		{"productsImage", "123456789012.dkr.ecr.us-east-1.amazonaws.com/products:1.2.3", "meshtrace:productsImage: must be pinned by digest"},
+		{"paymentsImage", "ghcr.io/acme/payments:latest", "meshtrace:paymentsImage: must be pinned by digest"},
+		{"envoyImage", "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.12.1-prod", "meshtrace:envoyImage: must be pinned by digest"},
+		{"xrayDaemonImage", "public.ecr.aws/xray/aws-xray-daemon:3.3.13", "meshtrace:xrayDaemonImage: must be pinned by digest"},
+		{"adotImage", "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3", "meshtrace:adotImage: must be pinned by digest"},
+	}
+	for _, c := range cases {
+		_, err := Parse("prod", withCertificate(map[string]string{c.key: c.value}))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "in a prod stack") {
+			t.Errorf("prod %s=%s: %v", c.key, c.value, err)
+		}
+		if _, err := Parse("dev", map[string]string{c.key: c.value}); err != nil && c.key != "vpcCidr" {
+			t.Errorf("dev %s=%s refused: %v", c.key, c.value, err)
+		}
+	}
+	digest := "@sha256:" + strings.Repeat("b", 64)
+	if _, err := Parse("prod", withCertificate(map[string]string{"productsImage": "ghcr.io/acme/products" + digest, "adotImage": "ghcr.io/acme/adot" + digest})); err != nil {
+		t.Errorf("digests refused: %v", err)
+	}
+	// Plain HTTP in prod only when the config says so.
+	_, err := Parse("prod", nil)
+	if err == nil || !strings.Contains(err.Error(), "meshtrace:certificateArn: or domainName must be set") || !strings.Contains(err.Error(), "allowPlainHttp") {
+		t.Errorf("prod without HTTPS: %v", err)
+	}
+	for _, ok := range []map[string]string{{"allowPlainHttp": "true"}, {"domainName": "shop.example.com", "hostedZoneId": "Z0123456789ABC"}} {
+		if _, err := Parse("prod", ok); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+}
+
+func TestEdgeKeysGoTogether(t *testing.T) {
+	cases := []struct {
+		raw  map[string]string
+		want string
+	}{
+		{map[string]string{"domainName": "shop.example.com"}, "go together"},
+		{map[string]string{"hostedZoneId": "Z0123456789ABC"}, "go together"},
+		{map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x", "domainName": "a.example.com", "hostedZoneId": "Z1"}, "both set"},
+		{map[string]string{"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}, "ACM certificate ARN"},
+		{map[string]string{"hostedZoneId": "zone-1", "domainName": "shop.example.com"}, "hosted zone id"},
+		{map[string]string{"wafRateLimit": "10"}, "100 to 2000000000"},
+	}
+	for _, c := range cases {
+		if _, err := Parse("dev", c.raw); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.raw, err, c.want)
 		}
 	}
 }

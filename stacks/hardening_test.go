@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
@@ -31,6 +32,147 @@ func TestTaskRolesTrustOnlyThisAccountsECSTasks(t *testing.T) {
 					t.Errorf("%s: trust without the confused-deputy conditions: %+v", r.Name, st.Condition)
 				}
 			}
+		}
+	})
+}
+
+const (
+	tListener     = "aws:lb/listener:Listener"
+	tWebAcl       = "aws:wafv2/webAcl:WebAcl"
+	tWebAclAssoc  = "aws:wafv2/webAclAssociation:WebAclAssociation"
+	tBucket       = "aws:s3/bucketV2:BucketV2"
+	tBucketPolicy = "aws:s3/bucketPolicy:BucketPolicy"
+	tCertificate  = "aws:acm/certificate:Certificate"
+	tRecord       = "aws:route53/record:Record"
+)
+
+const testCertificate = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"
+
+// With a certificate the load balancer serves HTTPS with a TLS 1.3 policy on 443 and port 80
+// only redirects; without one (dev, or prod with allowPlainHttp) port 80 forwards.
+func TestHTTPSAtTheEdge(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		plain := runStack(t, stack, nil)
+		listeners := plain.ByType(tListener)
+		if len(listeners) != 1 || listeners[0].Plain()["port"] != 80.0 || action(listeners[0])["type"] != "forward" {
+			t.Errorf("%s plain: listeners %+v", stack, listeners)
+		}
+		secure := runStack(t, stack, map[string]string{Namespace + ":certificateArn": testCertificate, Namespace + ":allowPlainHttp": "false"})
+		https, ok := secure.Find(tListener, ProductsName+"-https")
+		if !ok {
+			t.Fatalf("%s: no HTTPS listener", stack)
+		}
+		in := https.Plain()
+		if in["port"] != 443.0 || in["protocol"] != "HTTPS" || in["sslPolicy"] != "ELBSecurityPolicy-TLS13-1-2-2021-06" || in["certificateArn"] != testCertificate || action(https)["type"] != "forward" {
+			t.Errorf("%s: HTTPS listener %v", stack, in)
+		}
+		http, _ := secure.Find(tListener, ProductsName)
+		redirect, _ := action(http)["redirect"].(map[string]any)
+		if action(http)["type"] != "redirect" || redirect["protocol"] != "HTTPS" || redirect["port"] != "443" || redirect["statusCode"] != "HTTP_301" {
+			t.Errorf("%s: port 80 does not redirect: %v", stack, http.Plain())
+		}
+		if _, ok := secure.Find(tIngress, ProductsName+"-alb-https-in"); !ok {
+			t.Errorf("%s: the load balancer does not admit 443", stack)
+		}
+	}
+}
+
+func action(r pulumitest.Resource) map[string]any {
+	actions, _ := r.Plain()["defaultActions"].([]any)
+	if len(actions) != 1 {
+		return map[string]any{}
+	}
+	return actions[0].(map[string]any)
+}
+
+// A domain and zone give a DNS-validated certificate and an alias record to the load balancer.
+func TestADomainGetsAValidatedCertificateAndAnAlias(t *testing.T) {
+	m := runStack(t, "dev", map[string]string{Namespace + ":domainName": "shop.example.com", Namespace + ":hostedZoneId": "Z0123456789ABC"})
+	cert := only(t, m, tCertificate).Plain()
+	if cert["domainName"] != "shop.example.com" || cert["validationMethod"] != "DNS" {
+		t.Errorf("certificate %v", cert)
+	}
+	alias, ok := m.Find(tRecord, "meshtrace-dev-alias")
+	if !ok {
+		t.Fatal("no alias record")
+	}
+	aliases := alias.Plain()["aliases"].([]any)
+	if alias.Plain()["zoneId"] != "Z0123456789ABC" || alias.Plain()["type"] != "A" || len(aliases) != 1 ||
+		aliases[0].(map[string]any)["name"] != ProductsName+"-1234567890."+pulumitest.Region+".elb.amazonaws.com" {
+		t.Errorf("alias %v", alias.Plain())
+	}
+	https, _ := m.Find(tListener, ProductsName+"-https")
+	if https.Plain()["certificateArn"] != "arn:aws:acm:us-east-1:123456789012:certificate/meshtrace-dev" {
+		t.Errorf("the listener does not use the validated certificate: %v", https.Plain()["certificateArn"])
+	}
+}
+
+// prod (as its stack file declares it): access logs to a protected, encrypted, private bucket
+// that ELB may write to; deletion protection; a web ACL on the load balancer. dev: none of it.
+func TestLoadBalancerHygieneAndFirewallInProd(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		prod := s.stack == "prod"
+		lbIn := s.get(t, tLB, ProductsName)
+		if lbIn["enableDeletionProtection"] != prod || lbIn["dropInvalidHeaderFields"] != true {
+			t.Errorf("load balancer deletion protection %v, drop invalid headers %v", lbIn["enableDeletionProtection"], lbIn["dropInvalidHeaderFields"])
+		}
+		buckets := s.m.ByType(tBucket)
+		if !prod {
+			if len(buckets) != 0 || len(s.m.ByType(tWebAcl)) != 0 || lbIn["accessLogs"] != nil {
+				t.Errorf("dev has buckets %d, web ACLs %d, access logs %v", len(buckets), len(s.m.ByType(tWebAcl)), lbIn["accessLogs"])
+			}
+			return
+		}
+		if len(buckets) != 1 || !buckets[0].Protect {
+			t.Fatalf("want one protected log bucket, got %+v", buckets)
+		}
+		logs := lbIn["accessLogs"].(map[string]any)
+		if logs["enabled"] != true || logs["bucket"] != buckets[0].Name {
+			t.Errorf("access logs %v", logs)
+		}
+		for _, token := range []string{"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+			"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"} {
+			if len(s.m.ByType(token)) != 1 {
+				t.Errorf("no %s", token)
+			}
+		}
+		pab := only(t, s.m, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").Plain()
+		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+			if pab[k] != true {
+				t.Errorf("public access block %s = %v", k, pab[k])
+			}
+		}
+		var policy taskspec.PolicyDocument
+		if err := json.Unmarshal([]byte(only(t, s.m, tBucketPolicy).Plain()["policy"].(string)), &policy); err != nil {
+			t.Fatal(err)
+		}
+		var delivery, tlsOnly bool
+		for _, st := range policy.Statement {
+			if st.Effect == "Allow" && st.Principal["AWS"] == "arn:aws:iam::127311923021:root" && st.Resource[0] == "arn:aws:s3:::"+buckets[0].Name+"/AWSLogs/"+pulumitest.Account+"/*" {
+				delivery = true
+			}
+			if st.Effect == "Deny" && st.Condition["Bool"]["aws:SecureTransport"] == "false" {
+				tlsOnly = true
+			}
+		}
+		if !delivery || !tlsOnly {
+			t.Errorf("bucket policy: ELB delivery %v, TLS only %v: %+v", delivery, tlsOnly, policy)
+		}
+		acl := only(t, s.m, tWebAcl).Plain()
+		var names []string
+		for _, r := range acl["rules"].([]any) {
+			names = append(names, r.(map[string]any)["name"].(string))
+		}
+		if acl["scope"] != "REGIONAL" || strings.Join(names, ",") != "AWSManagedRulesCommonRuleSet,AWSManagedRulesKnownBadInputsRuleSet,RateLimitPerClientIP" {
+			t.Errorf("web ACL %v rules %v", acl["scope"], names)
+		}
+		rate := acl["rules"].([]any)[2].(map[string]any)["statement"].(map[string]any)["rateBasedStatement"].(map[string]any)
+		if rate["limit"] != 1000.0 || rate["aggregateKeyType"] != "IP" {
+			t.Errorf("rate rule %v", rate)
+		}
+		assoc := only(t, s.m, tWebAclAssoc).Plain()
+		if assoc["resourceArn"] != "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/products/0123456789abcdef" {
+			t.Errorf("web ACL associated with %v", assoc["resourceArn"])
 		}
 	})
 }

@@ -146,6 +146,10 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 	productsArgs.Backends = []*services.Service{payments}
 	productsArgs.SecurityGroupIds = []pulumi.StringInput{db.ClientSecurityGroupId}
 	productsArgs.DirectEgressPorts = []int{database.PostgresPort}
+	publicEdge, err := declareEdge(ctx, prefix, cfg, productsArgs, tags)
+	if err != nil {
+		return err
+	}
 	if err := connectProductsToDatabase(ctx, productsArgs, cfg, db, payments); err != nil {
 		return err
 	}
@@ -161,7 +165,9 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 	}
 
 	region := regionOf(ctx)
-	ctx.Export("url", products.URL)
+	if err := publicEdge.finish(ctx, prefix, products, tags); err != nil {
+		return err
+	}
 	ctx.Export("region", pulumi.String(region))
 	ctx.Export("xrayGroupName", tracing.GroupName)
 	ctx.Export("xrayConsole", pulumi.Sprintf(

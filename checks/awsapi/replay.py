@@ -180,6 +180,7 @@ REFERENCES = {
     ("elbv2", "ModifyLoadBalancerAttributes"): [("LoadBalancerArn", "load balancer arn")],
     ("elbv2", "CreateListener"): [("LoadBalancerArn", "load balancer arn"), ("DefaultActions[].TargetGroupArn", "target group arn")],
     ("rds", "CreateDBSubnetGroup"): [("SubnetIds[]", "subnet")],
+    ("wafv2", "AssociateWebACL"): [("WebACLArn", "web acl arn"), ("ResourceArn", "load balancer arn")],
     ("servicediscovery", "CreatePrivateDnsNamespace"): [("Vpc", "vpc")],
     ("servicediscovery", "CreateService"): [("NamespaceId", "namespace id"), ("DnsConfig.NamespaceId", "namespace id")],
     ("ecs", "CreateCluster"): [("serviceConnectDefaults.namespace", "namespace arn")],
@@ -419,6 +420,12 @@ def record_load_balancer(replay, call, response):
     replay.ids["load balancer arn"][translate.mock_load_balancer_arn(call.resource)] = arn
 
 
+def record_web_acl(replay, call, response):
+    # The mocks' ARN of a web ACL: arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/0123abcd.
+    mock = translate.mock_arn("wafv2", f"regional/webacl/{call.resource.name}/0123abcd")
+    replay.ids["web acl arn"][mock] = response["Summary"]["ARN"]
+
+
 def record_virtual_node(replay, call, response):
     replay.virtual_node_arns.add(response["virtualNode"]["metadata"]["arn"])
 
@@ -439,4 +446,5 @@ RECORDERS = {
     "CreateVirtualNode": record_virtual_node,
     "CreateTargetGroup": record_target_group,
     "CreateLoadBalancer": record_load_balancer,
+    "CreateWebACL": record_web_acl,
 }

@@ -614,9 +614,12 @@ def create_load_balancer(r, graph):
         params["Scheme"] = "internal" if r.inputs["internal"] else "internet-facing"
     if "tags" in r.inputs:
         params["Tags"] = tag_list(r.inputs["tags"], "Key", "Value")
-    handled = {"name", "subnets", "securityGroups", "loadBalancerType", "ipAddressType", "internal", "tags"}
+    handled = {"name", "subnets", "securityGroups", "loadBalancerType", "ipAddressType", "internal", "tags", "accessLogs"}
     calls = [make("elbv2", "CreateLoadBalancer", params, r, handled | set(LOAD_BALANCER_ATTRIBUTES))]
     attrs = attributes(r.inputs, LOAD_BALANCER_ATTRIBUTES)
+    logs = r.inputs.get("accessLogs")
+    if logs:
+        attrs += attributes(logs, {"enabled": "access_logs.s3.enabled", "bucket": "access_logs.s3.bucket", "prefix": "access_logs.s3.prefix"})
     if attrs:
         modify = {"LoadBalancerArn": mock_load_balancer_arn(r), "Attributes": attrs}
         calls.append(Call("elbv2", "ModifyLoadBalancerAttributes", modify, r))
@@ -655,6 +658,14 @@ def create_target_group(r, graph):
 
 
 LISTENER_ACTION = {"type": "Type", "targetGroupArn": "TargetGroupArn", "order": "Order"}
+LISTENER_REDIRECT = {"protocol": "Protocol", "port": "Port", "host": "Host", "path": "Path", "query": "Query", "statusCode": "StatusCode"}
+
+
+def listener_action(a):
+    action = pick(a, LISTENER_ACTION)
+    if "redirect" in a:
+        action["RedirectConfig"] = pick(a["redirect"], LISTENER_REDIRECT)
+    return action
 
 
 def create_listener(r, graph):
@@ -664,13 +675,13 @@ def create_listener(r, graph):
     if "alpnPolicy" in r.inputs:
         params["AlpnPolicy"] = [r.inputs["alpnPolicy"]]
     actions = r.inputs.get("defaultActions") or []
-    params["DefaultActions"] = [pick(a, LISTENER_ACTION) for a in actions]
+    params["DefaultActions"] = [listener_action(a) for a in actions]
     if "tags" in r.inputs:
         params["Tags"] = tag_list(r.inputs["tags"], "Key", "Value")
     handled = {"loadBalancerArn", "port", "protocol", "sslPolicy", "alpnPolicy", "certificateArn", "defaultActions", "tags"}
     call = make("elbv2", "CreateListener", params, r, handled)
     for n, action in enumerate(actions):
-        for key in sorted(set(action) - set(LISTENER_ACTION)):
+        for key in sorted(set(action) - set(LISTENER_ACTION) - {"redirect"}):
             call.problems.append(f"input 'defaultActions[{n}].{key}' has no translation to the AWS API in checks/awsapi/translate.py")
     return [call]
 
@@ -766,6 +777,134 @@ def create_db_instance(r, graph):
     return [make("rds", "CreateDBInstance", params, r, set(DB_INSTANCE_FIELDS) | {"tags"})]
 
 
+# --- S3, WAF, ACM, Route 53 (the public edge) -------------------------------------------------
+
+
+def bucket_of(r, graph):
+    """The name of the bucket a bucket sub-resource points at (under the mocks its id is
+    <logical name>-id)."""
+    ref = r.inputs.get("bucket", "")
+    for b in graph.of_type("aws:s3/bucketV2:BucketV2"):
+        if ref in (f"{b.name}-id", b.name, b.inputs.get("bucket")):
+            return physical_name(b, "bucket")
+    return ref
+
+
+def create_bucket(r, graph):
+    params = {"Bucket": physical_name(r, "bucket")}
+    calls = [make("s3", "CreateBucket", params, r, {"bucket", "tags", "forceDestroy"})]
+    if r.inputs.get("tags"):
+        calls.append(Call("s3", "PutBucketTagging", {"Bucket": params["Bucket"], "Tagging": {"TagSet": tag_list(r.inputs["tags"], "Key", "Value")}}, r))
+    return calls
+
+
+def put_bucket_encryption(r, graph):
+    rules = []
+    for rule in r.inputs.get("rules") or []:
+        default = rule.get("applyServerSideEncryptionByDefault") or {}
+        rules.append({"ApplyServerSideEncryptionByDefault": pick(default, {"sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID"}),
+                      **pick(rule, {"bucketKeyEnabled": "BucketKeyEnabled"})})
+    params = {"Bucket": bucket_of(r, graph), "ServerSideEncryptionConfiguration": {"Rules": rules}}
+    return [make("s3", "PutBucketEncryption", params, r, {"bucket", "rules"})]
+
+
+def put_public_access_block(r, graph):
+    config = pick(r.inputs, {"blockPublicAcls": "BlockPublicAcls", "blockPublicPolicy": "BlockPublicPolicy",
+                             "ignorePublicAcls": "IgnorePublicAcls", "restrictPublicBuckets": "RestrictPublicBuckets"})
+    params = {"Bucket": bucket_of(r, graph), "PublicAccessBlockConfiguration": config}
+    return [make("s3", "PutPublicAccessBlock", params, r, {"bucket", "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"})]
+
+
+def put_ownership_controls(r, graph):
+    rule = r.inputs.get("rule") or {}
+    params = {"Bucket": bucket_of(r, graph), "OwnershipControls": {"Rules": [pick(rule, {"objectOwnership": "ObjectOwnership"})]}}
+    return [make("s3", "PutBucketOwnershipControls", params, r, {"bucket", "rule"})]
+
+
+def put_lifecycle(r, graph):
+    rules = []
+    for rule in r.inputs.get("rules") or []:
+        out = pick(rule, {"id": "ID", "status": "Status"})
+        if "filter" in rule:
+            out["Filter"] = pick(rule["filter"], {"prefix": "Prefix"})
+        if "expiration" in rule:
+            out["Expiration"] = pick(rule["expiration"], {"days": "Days"})
+        rules.append(out)
+    params = {"Bucket": bucket_of(r, graph), "LifecycleConfiguration": {"Rules": rules}}
+    return [make("s3", "PutBucketLifecycleConfiguration", params, r, {"bucket", "rules"})]
+
+
+def put_bucket_policy(r, graph):
+    params = {"Bucket": bucket_of(r, graph), "Policy": r.inputs.get("policy")}
+    return [make("s3", "PutBucketPolicy", params, r, {"bucket", "policy"})]
+
+
+def waf_visibility(v):
+    return pick(v or {}, {"cloudwatchMetricsEnabled": "CloudWatchMetricsEnabled", "metricName": "MetricName", "sampledRequestsEnabled": "SampledRequestsEnabled"})
+
+
+def waf_statement(st):
+    out = {}
+    if "managedRuleGroupStatement" in st:
+        out["ManagedRuleGroupStatement"] = pick(st["managedRuleGroupStatement"], {"name": "Name", "vendorName": "VendorName", "version": "Version"})
+    if "rateBasedStatement" in st:
+        out["RateBasedStatement"] = pick(st["rateBasedStatement"], {"limit": "Limit", "aggregateKeyType": "AggregateKeyType", "evaluationWindowSec": "EvaluationWindowSec"})
+    return out
+
+
+def waf_action(a, names):
+    return {names[k]: {} for k in a or {} if k in names}
+
+
+def create_web_acl(r, graph):
+    i = r.inputs
+    rules = []
+    for rule in i.get("rules") or []:
+        out = {"Name": rule["name"], "Priority": rule["priority"], "Statement": waf_statement(rule.get("statement") or {}),
+               "VisibilityConfig": waf_visibility(rule.get("visibilityConfig"))}
+        if "action" in rule:
+            out["Action"] = waf_action(rule["action"], {"block": "Block", "allow": "Allow", "count": "Count"})
+        if "overrideAction" in rule:
+            out["OverrideAction"] = waf_action(rule["overrideAction"], {"none": "None", "count": "Count"})
+        rules.append(out)
+    params = {"Name": physical_name(r), "Scope": i.get("scope"), "DefaultAction": waf_action(i.get("defaultAction"), {"allow": "Allow", "block": "Block"}),
+              "Rules": rules, "VisibilityConfig": waf_visibility(i.get("visibilityConfig"))}
+    if "tags" in i:
+        params["Tags"] = tag_list(i["tags"], "Key", "Value")
+    return [make("wafv2", "CreateWebACL", params, r, {"name", "scope", "defaultAction", "rules", "visibilityConfig", "tags"})]
+
+
+def associate_web_acl(r, graph):
+    params = pick(r.inputs, {"webAclArn": "WebACLArn", "resourceArn": "ResourceArn"})
+    return [make("wafv2", "AssociateWebACL", params, r, {"webAclArn", "resourceArn"})]
+
+
+def request_certificate(r, graph):
+    params = pick(r.inputs, {"domainName": "DomainName", "validationMethod": "ValidationMethod", "subjectAlternativeNames": "SubjectAlternativeNames"})
+    if "tags" in r.inputs:
+        params["Tags"] = tag_list(r.inputs["tags"], "Key", "Value")
+    return [make("acm", "RequestCertificate", params, r, {"domainName", "validationMethod", "subjectAlternativeNames", "tags"})]
+
+
+def certificate_validation(r, graph):
+    # No request of its own: the provider waits (DescribeCertificate) until ACM has issued it.
+    params = pick(r.inputs, {"certificateArn": "CertificateArn"})
+    return [make("acm", "DescribeCertificate", params, r, {"certificateArn", "validationRecordFqdns"})]
+
+
+def change_record(r, graph):
+    i = r.inputs
+    record = {"Name": i.get("name"), "Type": i.get("type")}
+    if i.get("aliases"):
+        alias = i["aliases"][0]
+        record["AliasTarget"] = {"DNSName": alias.get("name"), "HostedZoneId": alias.get("zoneId"), "EvaluateTargetHealth": alias.get("evaluateTargetHealth", False)}
+    else:
+        record["TTL"] = i.get("ttl")
+        record["ResourceRecords"] = [{"Value": v} for v in i.get("records") or []]
+    params = {"HostedZoneId": i.get("zoneId"), "ChangeBatch": {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record}]}}
+    return [make("route53", "ChangeResourceRecordSets", params, r, {"zoneId", "name", "type", "aliases", "ttl", "records", "allowOverwrite"})]
+
+
 # --- the table --------------------------------------------------------------------------------
 
 TRANSLATORS = {
@@ -787,9 +926,20 @@ TRANSLATORS = {
     "aws:xray/samplingRule:SamplingRule": create_sampling_rule,
     "aws:xray/group:Group": create_xray_group,
     "aws:ecr/repository:Repository": create_repository,
+    "aws:s3/bucketV2:BucketV2": create_bucket,
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": put_bucket_encryption,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": put_public_access_block,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": put_ownership_controls,
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": put_lifecycle,
+    "aws:s3/bucketPolicy:BucketPolicy": put_bucket_policy,
+    "aws:acm/certificate:Certificate": request_certificate,
+    "aws:acm/certificateValidation:CertificateValidation": certificate_validation,
     "aws:lb/targetGroup:TargetGroup": create_target_group,
     "aws:lb/loadBalancer:LoadBalancer": create_load_balancer,
     "aws:lb/listener:Listener": create_listener,
+    "aws:wafv2/webAcl:WebAcl": create_web_acl,
+    "aws:wafv2/webAclAssociation:WebAclAssociation": associate_web_acl,
+    "aws:route53/record:Record": change_record,
     "aws:rds/subnetGroup:SubnetGroup": create_db_subnet_group,
     "aws:rds/parameterGroup:ParameterGroup": create_db_parameter_group,
     "aws:rds/instance:Instance": create_db_instance,

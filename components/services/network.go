@@ -2,6 +2,7 @@ package services
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
@@ -15,8 +16,8 @@ import (
 // httpsPort is how tasks reach AWS APIs, ECR and the mesh control plane (through NAT).
 const httpsPort = 443
 
-// listenerPort is the public ALB listener. HTTP only: TLS needs a certificate and a
-// domain, which the caller owns; see the README.
+// listenerPort is the public ALB's HTTP listener: it forwards, or redirects to HTTPS when
+// the service has a certificate.
 const listenerPort = 80
 
 type serviceNetwork struct {
@@ -70,43 +71,72 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 		return n, nil
 	}
 
+	if err := declareLoadBalancer(ctx, name, a, n, opts...); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// tlsPolicy is the HTTPS listener's security policy: TLS 1.3 and 1.2 with forward secrecy
+// only (the ELB user guide's recommended policy).
+const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+// httpsPort is the public HTTPS listener's port.
+const publicHTTPSPort = 443
+
+// declareLoadBalancer declares the public ALB, the only thing open to 0.0.0.0/0: its
+// security group, target group and listeners. With a certificate it serves HTTPS on 443 and
+// port 80 only redirects to it.
+func declareLoadBalancer(ctx *pulumi.Context, name string, a ServiceArgs, n *serviceNetwork, opts ...pulumi.ResourceOption) error {
 	albSG, err := ec2.NewSecurityGroup(ctx, name+"-alb", &ec2.SecurityGroupArgs{
 		VpcId:       a.VpcId,
 		Description: pulumi.String("Public load balancer of " + name),
 		Tags:        a.Tags,
 	}, opts...)
 	if err != nil {
-		return nil, err
-	}
-	httpIn, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-alb-http-in", &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId: albSG.ID(),
-		CidrIpv4:        pulumi.String("0.0.0.0/0"),
-		IpProtocol:      pulumi.String("tcp"),
-		FromPort:        pulumi.Int(listenerPort),
-		ToPort:          pulumi.Int(listenerPort),
-		Description:     pulumi.String("HTTP from the internet"),
-	}, opts...)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	n.loadBalancerSecurityGroup = albSG
-	albToTasks, err := sgrule.AllowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), sg.ID(), a.Port, "load balancer to "+name, opts...)
-	if err != nil {
-		return nil, err
+	ports := map[int]string{listenerPort: "http"}
+	if a.CertificateArn != nil {
+		ports[publicHTTPSPort] = "https"
 	}
-	n.rules = append(append(n.rules, httpIn), albToTasks...)
-	n.loadBalancer, err = lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
+	for port, scheme := range ports {
+		in, err := vpc.NewSecurityGroupIngressRule(ctx, fmt.Sprintf("%s-alb-%s-in", name, scheme), &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId: albSG.ID(),
+			CidrIpv4:        pulumi.String("0.0.0.0/0"),
+			IpProtocol:      pulumi.String("tcp"),
+			FromPort:        pulumi.Int(port),
+			ToPort:          pulumi.Int(port),
+			Description:     pulumi.String(strings.ToUpper(scheme) + " from the internet"),
+		}, opts...)
+		if err != nil {
+			return err
+		}
+		n.rules = append(n.rules, in)
+	}
+	albToTasks, err := sgrule.AllowTCP(ctx, name+"-alb-to-tasks", albSG.ID(), n.securityGroup.ID(), a.Port, "load balancer to "+name, opts...)
+	if err != nil {
+		return err
+	}
+	n.rules = append(n.rules, albToTasks...)
+	lbArgs := &lb.LoadBalancerArgs{
 		LoadBalancerType:        pulumi.String("application"),
 		Internal:                pulumi.Bool(false),
 		Subnets:                 a.PublicSubnetIds,
 		SecurityGroups:          pulumi.StringArray{albSG.ID()},
 		DropInvalidHeaderFields: pulumi.Bool(true),
 		// Below the app's keep-alive timeout: the load balancer closes idle connections first.
-		IdleTimeout: pulumi.Int(int(contract.ProxyIdleTimeout.Seconds())),
-		Tags:        a.Tags,
-	}, opts...)
+		IdleTimeout:              pulumi.Int(int(contract.ProxyIdleTimeout.Seconds())),
+		EnableDeletionProtection: pulumi.Bool(a.LoadBalancerDeletionProtection),
+		Tags:                     a.Tags,
+	}
+	if a.AccessLogsBucket != nil {
+		lbArgs.AccessLogs = lb.LoadBalancerAccessLogsArgs{Bucket: a.AccessLogsBucket, Prefix: pulumi.String(name), Enabled: pulumi.Bool(true)}
+	}
+	n.loadBalancer, err = lb.NewLoadBalancer(ctx, name, lbArgs, opts...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n.targetGroup, err = lb.NewTargetGroup(ctx, name, &lb.TargetGroupArgs{
 		VpcId:               a.VpcId,
@@ -125,21 +155,43 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 		Tags: a.Tags,
 	}, opts...)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	n.listener, err = lb.NewListener(ctx, name, &lb.ListenerArgs{
+	forward := lb.ListenerDefaultActionArray{
+		lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: n.targetGroup.Arn},
+	}
+	httpArgs := &lb.ListenerArgs{
 		LoadBalancerArn: n.loadBalancer.Arn,
 		Port:            pulumi.Int(listenerPort),
 		Protocol:        pulumi.String("HTTP"),
-		DefaultActions: lb.ListenerDefaultActionArray{
-			lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: n.targetGroup.Arn},
-		},
-		Tags: a.Tags,
-	}, opts...)
-	if err != nil {
-		return nil, err
+		DefaultActions:  forward,
+		Tags:            a.Tags,
 	}
-	return n, nil
+	if a.CertificateArn != nil {
+		httpArgs.DefaultActions = lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("redirect"),
+			Redirect: lb.ListenerDefaultActionRedirectArgs{
+				Protocol: pulumi.String("HTTPS"), Port: pulumi.String(fmt.Sprint(publicHTTPSPort)), StatusCode: pulumi.String("HTTP_301"),
+			},
+		}}
+	}
+	n.listener, err = lb.NewListener(ctx, name, httpArgs, opts...)
+	if err != nil {
+		return err
+	}
+	if a.CertificateArn == nil {
+		return nil
+	}
+	n.listener, err = lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
+		LoadBalancerArn: n.loadBalancer.Arn,
+		Port:            pulumi.Int(publicHTTPSPort),
+		Protocol:        pulumi.String("HTTPS"),
+		SslPolicy:       pulumi.String(tlsPolicy),
+		CertificateArn:  a.CertificateArn,
+		DefaultActions:  forward,
+		Tags:            a.Tags,
+	}, opts...)
+	return err
 }
 
 // exportTo sets the service's network outputs; those of a service without a load
@@ -147,11 +199,13 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 func (n *serviceNetwork) exportTo(s *Service) {
 	empty := pulumi.String("").ToStringOutput()
 	s.LoadBalancerArn, s.LoadBalancerArnSuffix, s.LoadBalancerDnsName, s.LoadBalancerSecurityGroupId = empty, empty, empty, empty
+	s.LoadBalancerZoneId = empty
 	s.ListenerArn, s.TargetGroupArn, s.TargetGroupArnSuffix = empty, empty, empty
 	if n.loadBalancer == nil {
 		return
 	}
 	s.LoadBalancerArn = n.loadBalancer.Arn
+	s.LoadBalancerZoneId = n.loadBalancer.ZoneId
 	s.LoadBalancerArnSuffix = n.loadBalancer.ArnSuffix
 	s.LoadBalancerDnsName = n.loadBalancer.DnsName
 	s.LoadBalancerSecurityGroupId = n.loadBalancerSecurityGroup.ID().ToStringOutput()

@@ -120,6 +120,14 @@ type ServiceArgs struct {
 	// Backends are services this one calls: their security groups admit it on their
 	// port and the mesh routes to them.
 	Backends []*Service
+	// CertificateArn serves the public load balancer over HTTPS (TLS 1.3 policy) with this
+	// ACM certificate; port 80 then answers with a redirect to HTTPS. Default: plain HTTP.
+	CertificateArn pulumi.StringInput
+	// AccessLogsBucket receives the public load balancer's access logs (edge.LogBucket).
+	// Default: no access logs.
+	AccessLogsBucket pulumi.StringInput
+	// LoadBalancerDeletionProtection refuses to delete the public load balancer. Default false.
+	LoadBalancerDeletionProtection bool
 	// ClientOnly: nothing calls this service through the mesh (it is reached through its
 	// load balancer only), so it joins the mesh as a caller and serves no mesh endpoint.
 	// Default false.
@@ -183,6 +191,7 @@ type Service struct {
 	LoadBalancerArn             pulumi.StringOutput `pulumi:"loadBalancerArn"`
 	LoadBalancerArnSuffix       pulumi.StringOutput `pulumi:"loadBalancerArnSuffix"`
 	LoadBalancerDnsName         pulumi.StringOutput `pulumi:"loadBalancerDnsName"`
+	LoadBalancerZoneId          pulumi.StringOutput `pulumi:"loadBalancerZoneId"`
 	LoadBalancerSecurityGroupId pulumi.StringOutput `pulumi:"loadBalancerSecurityGroupId"`
 	ListenerArn                 pulumi.StringOutput `pulumi:"listenerArn"`
 	TargetGroupArn              pulumi.StringOutput `pulumi:"targetGroupArn"`
@@ -448,7 +457,11 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	s.Endpoint = membership.Endpoint
 	s.URL = pulumi.String("").ToStringOutput()
 	if net.loadBalancer != nil {
-		s.URL = pulumi.Sprintf("http://%s", net.loadBalancer.DnsName)
+		scheme := "http"
+		if a.CertificateArn != nil {
+			scheme = "https"
+		}
+		s.URL = pulumi.Sprintf("%s://%s", scheme, net.loadBalancer.DnsName)
 	}
 	s.TaskDefinitionArn = taskDef.Arn
 	s.TaskRoleArn = roles.taskArn
@@ -476,6 +489,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		"loadBalancerArn":             s.LoadBalancerArn,
 		"loadBalancerArnSuffix":       s.LoadBalancerArnSuffix,
 		"loadBalancerDnsName":         s.LoadBalancerDnsName,
+		"loadBalancerZoneId":          s.LoadBalancerZoneId,
 		"loadBalancerSecurityGroupId": s.LoadBalancerSecurityGroupId,
 		"listenerArn":                 s.ListenerArn,
 		"targetGroupArn":              s.TargetGroupArn,

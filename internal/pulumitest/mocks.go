@@ -157,6 +157,19 @@ func RDSResourceID(identifier string) string {
 	return "db-" + strings.ToUpper(fmt.Sprintf("%x", sha256.Sum256([]byte(identifier))))[:26]
 }
 
+// Outputs returns what the mocks answered for a resource: its inputs plus the attributes
+// they computed (ARNs, ARN suffixes, auto-names), as plain values.
+func Outputs(r Resource) map[string]any {
+	out := r.Plain()
+	if _, named := out["name"]; !named && r.Custom {
+		out["name"] = r.Name
+	}
+	for k, v := range computedOutputs(r.Type, r.Name, r.Inputs) {
+		out[k] = v
+	}
+	return out
+}
+
 // computedOutputs returns the attributes AWS would compute for a resource, shaped like
 // the real ones (ARN formats, endpoints), keyed by Pulumi property name.
 func computedOutputs(token, name string, inputs resource.PropertyMap) map[string]any {
@@ -231,11 +244,27 @@ func computedOutputs(token, name string, inputs resource.PropertyMap) map[string
 		out["arn"] = arn("elasticloadbalancing", "loadbalancer/app/"+name+"/0123456789abcdef")
 		out["dnsName"] = name + "-1234567890." + Region + ".elb.amazonaws.com"
 		out["arnSuffix"] = "app/" + name + "/0123456789abcdef"
+		out["zoneId"] = "Z35SXDOTRQ7X7K"
 	case "aws:lb/targetGroup:TargetGroup":
 		out["arn"] = arn("elasticloadbalancing", "targetgroup/"+name+"/0123456789abcdef")
 		out["arnSuffix"] = "targetgroup/" + name + "/0123456789abcdef"
 	case "aws:lb/listener:Listener":
 		out["arn"] = arn("elasticloadbalancing", "listener/app/"+name+"/0123456789abcdef")
+	case "aws:s3/bucketV2:BucketV2":
+		out["bucket"] = name
+		out["arn"] = "arn:aws:s3:::" + name
+	case "aws:acm/certificate:Certificate":
+		out["arn"] = arn("acm", "certificate/"+name)
+		out["domainValidationOptions"] = []any{map[string]any{
+			"domainName": str("domainName"), "resourceRecordName": "_x1." + str("domainName") + ".",
+			"resourceRecordType": "CNAME", "resourceRecordValue": "_x2.acm-validations.aws.",
+		}}
+	case "aws:acm/certificateValidation:CertificateValidation":
+		out["certificateArn"] = str("certificateArn")
+	case "aws:route53/record:Record":
+		out["fqdn"] = str("name")
+	case "aws:wafv2/webAcl:WebAcl":
+		out["arn"] = fmt.Sprintf("arn:aws:wafv2:%s:%s:regional/webacl/%s/0123abcd", Region, Account, name)
 	case "aws:xray/group:Group":
 		out["arn"] = arn("xray", "group/"+str("groupName")+"/ABCDEF")
 	case "aws:xray/samplingRule:SamplingRule":
