@@ -948,6 +948,20 @@ TRANSLATORS = {
     "aws:ecs/service:Service": create_service,
 }
 
+# Autoscaling, alarms, SNS and the dashboard (operations.py): the topic and the alarms before
+# the ECS services that name them, the scalable targets after the services they scale.
+import operations  # noqa: E402  (it imports helpers from this module)
+
+TRANSLATORS = {
+    "aws:sns/topic:Topic": operations.create_topic,
+    "aws:sns/topicSubscription:TopicSubscription": operations.subscribe,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": operations.put_metric_alarm,
+    **TRANSLATORS,
+    "aws:appautoscaling/target:Target": operations.register_scalable_target,
+    "aws:appautoscaling/policy:Policy": operations.put_scaling_policy,
+    "aws:cloudwatch/dashboard:Dashboard": operations.put_dashboard,
+}
+
 # The order in which the replay creates resources: each after what it refers to.
 ORDER = list(TRANSLATORS)
 
