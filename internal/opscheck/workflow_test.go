@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,7 +68,7 @@ func TestActionlintCatchesABrokenWorkflow(t *testing.T) {
 	}
 	broken := string(src)
 	for _, r := range []struct{ from, to string }{
-		{"go-version-file: go.mod", "go-version-fil: go.mod"},                                                     // unknown input of actions/setup-go@v6
+		{"runs-on: ubuntu-latest", "runs-on: ubuntu-latst"},                                                       // unknown runner label
 		{"stack-name: ${{ matrix.stack }}", "stack-name: ${{ matrix.stak }}"},                                     // undefined matrix property
 		{"needs: test\n    if: github.event_name == 'push'", "needs: tests\n    if: github.event_name == 'push'"}, // unknown job
 		{"      id-token: write\n      pull-requests: write", "      id-token: writ\n      pull-requests: write"}, // bad permission
@@ -90,7 +91,9 @@ func TestActionlintCatchesABrokenWorkflow(t *testing.T) {
 		t.Fatalf("actionlint exit %d on a broken workflow, want 1:\n%s", code, out)
 	}
 	t.Logf("actionlint on the broken copy:\n%s", out)
-	for _, want := range []string{`"go-version-fil"`, `"stak"`, `"tests"`, `"writ"`} {
+	// Inputs of SHA-pinned actions are not in actionlint's metadata (it knows owner/repo@vN):
+	// TestWorkflowPolicy checks pulumi/actions' inputs against v6's list instead.
+	for _, want := range []string{`"ubuntu-latst"`, `"stak"`, `"tests"`, `"writ"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("actionlint output does not name %s:\n%s", want, out)
 		}
@@ -119,11 +122,12 @@ type workflow struct {
 	} `yaml:"jobs"`
 }
 
-// Latest majors when this was written (pulumi/actions v7.0.0 of 2026-05-01 moved to node24 and
-// kept v6's inputs; configure-aws-credentials v6).
+// The releases pinned, by full commit SHA (pulumi/actions v7.0.0 of 2026-05-01 moved to node24
+// and kept v6's inputs; configure-aws-credentials v6.2.3). Read from the actions' repositories'
+// tags; the workflow names the release in a comment beside each SHA.
 const (
-	pulumiAction = "pulumi/actions@v7"
-	awsAction    = "aws-actions/configure-aws-credentials@v6"
+	pulumiAction = "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d"
+	awsAction    = "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c"
 )
 
 // What the workflow must do, beyond being valid: tests on pull requests, a commented preview of
@@ -156,7 +160,7 @@ func TestWorkflowPolicy(t *testing.T) {
 		usesAWS := false
 		for _, s := range job.Steps {
 			runs = append(runs, s.Run)
-			if s.Uses == "actions/setup-go@v6" && s.With["go-version-file"] != "go.mod" {
+			if strings.HasPrefix(s.Uses, "actions/setup-go@") && s.With["go-version-file"] != "go.mod" {
 				t.Errorf("job %s: setup-go must take the Go version from go.mod", name)
 			}
 			if strings.HasPrefix(s.Uses, "pulumi/actions@") {
@@ -207,6 +211,10 @@ func TestWorkflowPolicy(t *testing.T) {
 				if !strings.Contains(job.If, "pull_request") {
 					t.Errorf("job %s: preview must run on pull requests only, if: %q", name, job.If)
 				}
+				// prod's preview secrets (passphrase, role) live in its own environment.
+				if job.Environment != "preview-${{ matrix.stack }}" {
+					t.Errorf("job %s: preview must run in the stack's own environment preview-<stack>, got %q", name, job.Environment)
+				}
 				previewed = true
 			case "up":
 				if with["stack-name"] != "dev" || !strings.Contains(job.If, "push") || !strings.Contains(job.If, "refs/heads/main") {
@@ -214,6 +222,9 @@ func TestWorkflowPolicy(t *testing.T) {
 				}
 				if job.Concurrency.CancelInProgress {
 					t.Errorf("job %s: an update must never be cancelled halfway", name)
+				}
+				if job.Environment != "dev" || !strings.Contains(roleOf(job.Steps), "AWS_DEPLOY_ROLE_ARN") {
+					t.Errorf("job %s: up of dev must run in environment dev with the deploy role, got %q and %q", name, job.Environment, roleOf(job.Steps))
 				}
 				deployed = true
 			}
@@ -227,4 +238,96 @@ func TestWorkflowPolicy(t *testing.T) {
 // stackOf is the stack a pulumi/actions step works on, as it appears in a concurrency group.
 func stackOf(with map[string]string) string {
 	return with["stack-name"]
+}
+
+// roleOf is the role a job's AWS step assumes.
+func roleOf(steps []struct {
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	With map[string]string `yaml:"with"`
+}) string {
+	for _, s := range steps {
+		if strings.HasPrefix(s.Uses, "aws-actions/configure-aws-credentials@") {
+			return s.With["role-to-assume"]
+		}
+	}
+	return ""
+}
+
+var pinnedUse = regexp.MustCompile(`^\s*(?:-\s+)?uses:\s+([^@\s]+)@(\S+)(?:\s+#\s+(v\d+\.\d+\.\d+))?\s*$`)
+
+// Every third-party action is pinned by full commit SHA with its release in a comment: a moved
+// tag cannot change what runs.
+func TestWorkflowsPinActionsBySHA(t *testing.T) {
+	pins := 0
+	for _, file := range workflowFiles(t) {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, line := range strings.Split(string(src), "\n") {
+			if !strings.Contains(line, "uses:") || strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			m := pinnedUse.FindStringSubmatch(line)
+			if m == nil || strings.HasPrefix(m[1], "./") {
+				continue
+			}
+			if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(m[2]) || m[3] == "" {
+				t.Errorf("%s:%d: %s@%s is not pinned by full commit SHA with the release in a comment (# vX.Y.Z)", filepath.Base(file), n+1, m[1], m[2])
+			}
+			pins++
+		}
+	}
+	if pins < 10 {
+		t.Errorf("found %d action references; the parser is missing them", pins)
+	}
+}
+
+// The drift job: scheduled, a refreshed preview of each stack that fails on any change, in the
+// stack's read-only preview environment.
+func TestDriftDetectionWorkflow(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), ".github", "workflows", "drift.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf workflow
+	if err := yaml.Unmarshal(src, &wf); err != nil {
+		t.Fatal(err)
+	}
+	schedule, _ := wf.On["schedule"].([]any)
+	if len(schedule) == 0 || schedule[0].(map[string]any)["cron"] == nil {
+		t.Errorf("drift must run on a schedule, got %v", wf.On)
+	}
+	if _, onPR := wf.On["pull_request"]; onPR {
+		t.Error("drift must not run on pull requests")
+	}
+	v6 := actionlint.PopularActions["pulumi/actions@v6"]
+	checked := false
+	for name, job := range wf.Jobs {
+		stacks, _ := job.Strategy.Matrix["stack"].([]any)
+		for _, s := range job.Steps {
+			if !strings.HasPrefix(s.Uses, "pulumi/actions@") {
+				continue
+			}
+			for in := range s.With {
+				if _, ok := v6.Inputs[strings.ToLower(in)]; !ok {
+					t.Errorf("job %s: pulumi/actions has no input %q", name, in)
+				}
+			}
+			if s.With["command"] != "preview" || s.With["refresh"] != "true" || s.With["expect-no-changes"] != "true" {
+				t.Errorf("job %s: want a refreshed preview with expect-no-changes, got %v", name, s.With)
+			}
+			if s.With["stack-name"] != "${{ matrix.stack }}" || len(stacks) != 2 || stacks[0] != "dev" || stacks[1] != "prod" {
+				t.Errorf("job %s: drift must check each stack (matrix dev, prod)", name)
+			}
+			if job.Environment != "preview-${{ matrix.stack }}" || !strings.Contains(roleOf(job.Steps), "AWS_PREVIEW_ROLE_ARN") {
+				t.Errorf("job %s: drift must use the read-only preview environment and role, got %q %q", name, job.Environment, roleOf(job.Steps))
+			}
+			checked = true
+		}
+	}
+	if !checked {
+		t.Error("no pulumi preview step in drift.yml")
+	}
 }
