@@ -35,6 +35,7 @@ type config struct {
 const (
 	defaultRules = `{"version": 2, "rules": [], "default": {"fixed_target": 1, "rate": 0.05}}`
 	fullRules    = `{"version": 2, "rules": [], "default": {"fixed_target": 1, "rate": 1.0}}`
+	noneRules    = `{"version": 2, "rules": [], "default": {"fixed_target": 0, "rate": 0}}`
 )
 
 var configs = []config{
@@ -47,6 +48,10 @@ var configs = []config{
 	// The OpenTelemetry path with the same rules, its spans over OTLP/gRPC to spanSink.
 	{name: "otel-default", env: []string{"TRACING=otel"}, rules: defaultRules, otel: true},
 	{name: "otel-full", env: []string{"TRACING=otel"}, rules: fullRules, otel: true},
+	// Diagnostics, not in the default set: tracing on but nothing sampled, i.e. what an unsampled
+	// request costs (what default costs beyond 5% of full's extra).
+	{name: "none", rules: noneRules},
+	{name: "otel-none", env: []string{"TRACING=otel"}, rules: noneRules, otel: true},
 }
 
 func configByName(name string) (config, bool) {

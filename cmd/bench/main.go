@@ -78,7 +78,7 @@ func parseFlags() (options, error) {
 	flag.Float64Var(&o.rate, "rate", 200, "open-loop request rate (requests/s)")
 	flag.DurationVar(&o.openDuration, "open-duration", 10*time.Second, "measured open-loop duration per endpoint and run")
 	flag.DurationVar(&o.openWarmup, "open-warmup", time.Second, "unmeasured open-loop lead-in")
-	flag.StringVar(&configs, "configs", "off,default,full,otel-default,otel-full", "tracing configurations, in the order of each run: off, default, full (X-Ray SDK), otel-default, otel-full (OpenTelemetry)")
+	flag.StringVar(&configs, "configs", "off,default,full,otel-default,otel-full", "tracing configurations, in the order of each run: off, default, full (X-Ray SDK), otel-default, otel-full (OpenTelemetry); also none, otel-none (tracing on, nothing sampled: the cost of an unsampled request)")
 	flag.StringVar(&endpoints, "endpoints", "products,payments", "endpoints: products (GET /api/1.0/products), payments (GET /api/1.0/payments)")
 	flag.StringVar(&o.pprofDir, "pprof", "", "build the services with net/http/pprof (go build -overlay; apps/ unchanged) and write CPU and allocation profiles of both services during each measured wrk of the first run to this directory")
 	flag.StringVar(&o.overlay, "overlay", "", "build the services with this go build -overlay file (keys: files of this module, relative to its root or absolute; values: relative to the overlay file): measure a change to apps/ without editing it")
@@ -102,7 +102,7 @@ func parseFlags() (options, error) {
 	for _, name := range strings.Split(configs, ",") {
 		c, ok := configByName(strings.TrimSpace(name))
 		if !ok || seen[c.name] {
-			return o, fmt.Errorf("-configs: %q is not one of off, default, full, otel-default, otel-full, or comes twice", name)
+			return o, fmt.Errorf("-configs: %q is not one of off, default, full, otel-default, otel-full, none, otel-none, or comes twice", name)
 		}
 		seen[c.name] = true
 		o.configs = append(o.configs, c)
