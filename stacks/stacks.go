@@ -127,7 +127,8 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		if svc.Image != "" {
 			args.Image = pulumi.String(svc.Image)
 		} else {
-			args.Build = &services.ImageBuild{Context: ".", Dockerfile: "apps/" + name + "/Dockerfile"}
+			// The sources are what the root .dockerignore lets into the build context.
+			args.Build = &services.ImageBuild{Context: ".", Dockerfile: "apps/" + name + "/Dockerfile", Sources: []string{"go.mod", "go.sum", "apps"}}
 		}
 		return args
 	}

@@ -128,8 +128,15 @@ class OtherServicesTest(unittest.TestCase):
         self.assertEqual(models.validate("elbv2", "CreateTargetGroup", call.params), [])
 
     def test_listener_action_kinds_not_translated_are_reported(self):
-        call = only_call("aws:lb/listener:Listener", "l", {"loadBalancerArn": "a", "defaultActions": [{"type": "redirect", "redirect": {"port": "443"}}]})
-        self.assertEqual(call.problems, ["input 'defaultActions[0].redirect' has no translation to the AWS API in checks/awsapi/translate.py"])
+        call = only_call("aws:lb/listener:Listener", "l", {"loadBalancerArn": "a", "defaultActions": [{"type": "fixed-response", "fixedResponse": {"statusCode": "503"}}]})
+        self.assertEqual(call.problems, ["input 'defaultActions[0].fixedResponse' has no translation to the AWS API in checks/awsapi/translate.py"])
+
+    def test_listener_redirect_is_translated_and_valid(self):
+        redirect = {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
+        call = only_call("aws:lb/listener:Listener", "l", {"loadBalancerArn": "a", "port": 80, "protocol": "HTTP", "defaultActions": [{"type": "redirect", "redirect": redirect}]})
+        self.assertEqual(call.problems, [])
+        self.assertEqual(call.params["DefaultActions"], [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+        self.assertEqual(models.validate("elbv2", "CreateListener", call.params), [])
 
     def test_sampling_rule_is_wrapped(self):
         call = only_call("aws:xray/samplingRule:SamplingRule", "r", {"ruleName": "r", "resourceArn": "*", "urlPath": "*"})

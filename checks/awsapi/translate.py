@@ -777,6 +777,11 @@ def create_db_instance(r, graph):
     return [make("rds", "CreateDBInstance", params, r, set(DB_INSTANCE_FIELDS) | {"tags"})]
 
 
+def put_lifecycle_policy(r, graph):
+    params = pick(r.inputs, {"repository": "repositoryName", "policy": "lifecyclePolicyText", "registryId": "registryId"})
+    return [make("ecr", "PutLifecyclePolicy", params, r, {"repository", "policy", "registryId"})]
+
+
 # --- S3, WAF, ACM, Route 53 (the public edge) -------------------------------------------------
 
 
@@ -926,6 +931,7 @@ TRANSLATORS = {
     "aws:xray/samplingRule:SamplingRule": create_sampling_rule,
     "aws:xray/group:Group": create_xray_group,
     "aws:ecr/repository:Repository": create_repository,
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": put_lifecycle_policy,
     "aws:s3/bucketV2:BucketV2": create_bucket,
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": put_bucket_encryption,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": put_public_access_block,

@@ -23,6 +23,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/internal/pulumitest"
 )
 
 // Project is the Pulumi project name (Pulumi.yaml), which URNs carry.
@@ -197,13 +199,20 @@ func (s *Stack) host(cfg map[string]string) deploytest.PluginHostFactory {
 		raw, _ := json.Marshal(conf)
 		os.Setenv("PULUMI_CONFIG", string(raw))
 		defer os.Unsetenv("PULUMI_CONFIG")
+		// The project directory, as `pulumi` runs a program there (relative paths, such as an
+		// image's build context, resolve against it).
+		root, err := pulumitest.RepoRoot()
+		if err != nil {
+			return err
+		}
 		ctx, err := pulumi.NewContext(context.Background(), pulumi.RunInfo{
-			Project:     info.Project,
-			Stack:       info.Stack,
-			Config:      conf,
-			Parallel:    info.Parallel,
-			DryRun:      info.DryRun,
-			MonitorAddr: info.MonitorAddress,
+			RootDirectory: root,
+			Project:       info.Project,
+			Stack:         info.Stack,
+			Config:        conf,
+			Parallel:      info.Parallel,
+			DryRun:        info.DryRun,
+			MonitorAddr:   info.MonitorAddress,
 		})
 		if err != nil {
 			return err

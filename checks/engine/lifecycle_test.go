@@ -55,7 +55,11 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 
 	t.Run("up creates the mocks graph", func(t *testing.T) {
 		s.T = t
-		mocks, err := pulumitest.Run(stackName, cfg, stacks.Run)
+		root, err := pulumitest.RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mocks, err := pulumitest.RunAt(root, stackName, cfg, stacks.Run)
 		if err != nil {
 			t.Fatalf("under mocks: %v", err)
 		}

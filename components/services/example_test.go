@@ -50,8 +50,22 @@ func Example_anotherTeamsService() {
 	pulumi.Run(inventoryProgram)
 }
 
+// runInventory runs inventoryProgram under the mocks in a project that has the inventory
+// service's sources (its image's tag is their digest).
+func runInventory(t *testing.T) (*pulumitest.Mocks, error) {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "inventory"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "inventory", "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return pulumitest.RunAt(root, "test", nil, inventoryProgram)
+}
+
 func TestAnotherTeamsServiceDeploysWithTheComponents(t *testing.T) {
-	m, err := pulumitest.Run("test", nil, inventoryProgram)
+	m, err := runInventory(t)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,13 @@ package services_test
 import (
 	"slices"
 	"testing"
-
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
 )
 
 // A service declared by another team, with no word about scaling or alarms, gets both:
 // a scalable target with CPU tracking, the alarms on its tasks, and a deployment
 // configuration that names one of them with rollback on, desiredCount left to autoscaling.
 func TestEveryServiceGetsScalingAndAlarmsWithoutExtraCode(t *testing.T) {
-	m, err := pulumitest.Run("test", nil, inventoryProgram)
+	m, err := runInventory(t)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,9 @@ type ImageBuild struct {
 	Dockerfile string
 	// Platform of the image. Default linux/amd64 (the task's runtime platform).
 	Platform string
+	// Sources are the files and directories (relative to Context) the image is built from;
+	// their digest is the image's tag. Default: the whole context (but .git).
+	Sources []string
 }
 
 // InitContainer runs once per task, from the service's own image, before the app starts;

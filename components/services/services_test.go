@@ -2,6 +2,8 @@ package services
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -231,5 +233,37 @@ func TestAPublicServiceExportsItsLoadBalancerHandles(t *testing.T) {
 		if !strings.Contains(got[key], want) {
 			t.Errorf("%s = %q, want it to contain %q", key, got[key], want)
 		}
+	}
+}
+
+// A build's tag is its sources' digest: the same sources give the same tag (no perpetual
+// diff), any change a new one (an IMMUTABLE repository refuses a reused tag).
+func TestTheImageTagIsTheSourcesDigest(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("app/main.go", "package main")
+	write("notes.txt", "not a source")
+	first, err := sourceTag(root, []string{"app"})
+	if err != nil || !strings.HasPrefix(first, "src-") || len(first) != len("src-")+16 {
+		t.Fatalf("tag %q %v", first, err)
+	}
+	write("notes.txt", "changed, but not a source")
+	if again, _ := sourceTag(root, []string{"app"}); again != first {
+		t.Errorf("tag changed without a source change: %s -> %s", first, again)
+	}
+	write("app/main.go", "package main // changed")
+	if changed, _ := sourceTag(root, []string{"app"}); changed == first {
+		t.Errorf("tag %s kept after a source change", first)
+	}
+	if _, err := sourceTag(root, []string{"missing"}); err == nil {
+		t.Error("a missing source was accepted")
 	}
 }

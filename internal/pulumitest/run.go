@@ -13,8 +13,15 @@ import (
 // Run runs program under mocks for a stack with the given config (keys in
 // "namespace:key" form, as in a stack file) and returns the recorded resources.
 func Run(stack string, config map[string]string, program pulumi.RunFunc) (*Mocks, error) {
+	return RunAt("", stack, config, program)
+}
+
+// RunAt is Run with the project's root directory at root (ctx.RootDirectory(), where
+// Pulumi.yaml is; "" for the current directory), which relative paths in the program are
+// resolved against.
+func RunAt(root, stack string, config map[string]string, program pulumi.RunFunc) (*Mocks, error) {
 	mocks := NewMocks(stack)
-	withConfig := func(info *pulumi.RunInfo) { info.Config = config }
+	withConfig := func(info *pulumi.RunInfo) { info.Config = config; info.RootDirectory = root }
 	err := pulumi.RunErr(program, pulumi.WithMocks(Project, stack, mocks), withConfig)
 	return mocks, err
 }
@@ -26,7 +33,11 @@ func RunStack(stack string, overrides map[string]string, program pulumi.RunFunc)
 	if err != nil {
 		return nil, err
 	}
-	return Run(stack, config, program)
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	return RunAt(root, stack, config, program)
 }
 
 // StackConfigWith is StackConfig with overrides applied.

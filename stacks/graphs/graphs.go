@@ -19,7 +19,11 @@ func Graph(stack string, modes stacks.Modes) (pulumitest.Graph, error) {
 	if err != nil {
 		return pulumitest.Graph{}, err
 	}
-	mocks, err := pulumitest.Run(stack, config, stacks.Run)
+	root, err := pulumitest.RepoRoot()
+	if err != nil {
+		return pulumitest.Graph{}, err
+	}
+	mocks, err := pulumitest.RunAt(root, stack, config, stacks.Run)
 	if err != nil {
 		return pulumitest.Graph{}, fmt.Errorf("stack %s, %s: %w", stack, modes, err)
 	}
