@@ -176,3 +176,28 @@ func TestLoadBalancerHygieneAndFirewallInProd(t *testing.T) {
 		}
 	})
 }
+
+// The sidecar images can be replaced (a digest-pinned copy in your own registry), per mode.
+func TestSidecarImagesCanBeReplaced(t *testing.T) {
+	digest := "@sha256:" + strings.Repeat("c", 64)
+	images := map[string]string{
+		"envoyImage":      "123456789012.dkr.ecr.us-east-1.amazonaws.com/envoy" + digest,
+		"xrayDaemonImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xray" + digest,
+		"adotImage":       "123456789012.dkr.ecr.us-east-1.amazonaws.com/adot" + digest,
+	}
+	eachSystem(t, func(t *testing.T, s system) {
+		overrides := s.modes.Overrides()
+		for k, v := range images {
+			overrides[Namespace+":"+k] = v
+		}
+		m := system{stack: s.stack, prefix: s.prefix, modes: s.modes, m: runStack(t, s.stack, overrides)}
+		cs := m.containers(t, PaymentsName)
+		want := map[string]string{TracingXRayDaemon: images["xrayDaemonImage"], TracingADOT: images["adotImage"]}[s.modes.Tracing]
+		if cs["xray"].Image != want {
+			t.Errorf("tracing sidecar %s, want %s", cs["xray"].Image, want)
+		}
+		if envoy, ok := cs["envoy"]; ok && envoy.Image != images["envoyImage"] {
+			t.Errorf("envoy %s", envoy.Image)
+		}
+	})
+}

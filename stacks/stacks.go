@@ -84,6 +84,7 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		NamespaceArn:  cl.NamespaceArn,
 		NamespaceId:   cl.NamespaceId,
 		NamespaceName: cfg.NamespaceName,
+		EnvoyImage:    cfg.Hardening.EnvoyImage,
 		Tags:          tags,
 	})
 	if err != nil {
@@ -93,6 +94,8 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		Mode:              cfg.TracingMode,
 		SamplingFixedRate: &cfg.SamplingFixedRate,
 		SamplingReservoir: &cfg.SamplingReservoir,
+		DaemonImage:       cfg.Hardening.XRayDaemonImage,
+		CollectorImage:    cfg.Hardening.CollectorImage,
 		Tags:              tags,
 	})
 	if err != nil {

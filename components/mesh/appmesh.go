@@ -25,6 +25,9 @@ type AppMeshArgs struct {
 	PerRetryTimeoutMs int
 	// PerRequestTimeoutSeconds bounds one request on a route. Default 15.
 	PerRequestTimeoutSeconds int
+	// EnvoyImage replaces the pinned Envoy image (EnvoyImage), e.g. a digest-pinned copy in
+	// your own registry. Default EnvoyImage.
+	EnvoyImage string
 	// IdleTimeoutSeconds closes idle connections, on the route (caller's Envoy) and on the
 	// listener (the member's Envoy to its app); it must stay below the apps' own idle timeout
 	// (contract.AppIdleTimeout). Default contract.ProxyIdleTimeout (App Mesh's own default,
@@ -59,6 +62,9 @@ func NewAppMesh(ctx *pulumi.Context, name string, args *AppMeshArgs, opts ...pul
 	}
 	if a.PerRequestTimeoutSeconds == 0 {
 		a.PerRequestTimeoutSeconds = 15
+	}
+	if a.EnvoyImage == "" {
+		a.EnvoyImage = EnvoyImage
 	}
 	if a.IdleTimeoutSeconds == 0 {
 		a.IdleTimeoutSeconds = int(contract.ProxyIdleTimeout.Seconds())
@@ -231,8 +237,10 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 
 	envoyEnv := member.ProxyEnvironment
 	task := pulumix.Apply[string](node.Arn, func(nodeArn string) taskspec.Part {
+		envoy := EnvoyContainer(nodeArn, envoyEnv)
+		envoy.Image = m.args.EnvoyImage
 		return taskspec.Part{
-			Sidecars:           []taskspec.ContainerDefinition{EnvoyContainer(nodeArn, envoyEnv)},
+			Sidecars:           []taskspec.ContainerDefinition{envoy},
 			ProxyConfiguration: EnvoyProxyConfiguration(member.Port, member.DirectEgressPorts),
 			AppDependsOn:       []taskspec.ContainerDependency{{ContainerName: EnvoyContainerName, Condition: taskspec.ConditionHealthy}},
 			// Envoy fetches its configuration for this node only.

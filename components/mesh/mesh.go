@@ -39,6 +39,8 @@ type Args struct {
 	NamespaceArn  pulumi.StringInput
 	NamespaceId   pulumi.StringInput
 	NamespaceName string
+	// EnvoyImage replaces App Mesh's pinned Envoy image. Default EnvoyImage.
+	EnvoyImage string
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -54,7 +56,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 		return m, nil
 	case ModeAppMesh:
-		m, err := NewAppMesh(ctx, name, &AppMeshArgs{NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, Tags: args.Tags}, opts...)
+		m, err := NewAppMesh(ctx, name, &AppMeshArgs{NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, EnvoyImage: args.EnvoyImage, Tags: args.Tags}, opts...)
 		if err != nil {
 			return nil, err
 		}

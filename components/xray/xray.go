@@ -45,6 +45,9 @@ type TracingArgs struct {
 	// component's name. Set it where one system's tracing is declared once per service
 	// under other names (the component package, provider/, constructs it per service).
 	Name string
+	// DaemonImage and CollectorImage replace the pinned sidecar images (DaemonImage,
+	// CollectorImage), e.g. digest-pinned copies in your own registry. Default: pinned.
+	DaemonImage, CollectorImage string
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -63,6 +66,7 @@ type Tracing struct {
 	rate      float64
 	reservoir int
 	tags      pulumi.StringMap
+	args      TracingArgs
 	services  []string
 }
 
@@ -92,7 +96,7 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	if len(prefix) > maxNameLength {
 		return nil, fmt.Errorf("tracing %s: name longer than X-Ray's %d characters", name, maxNameLength)
 	}
-	t := &Tracing{name: prefix, mode: a.Mode, rate: rate, reservoir: reservoir, tags: a.Tags}
+	t := &Tracing{name: prefix, mode: a.Mode, rate: rate, reservoir: reservoir, tags: a.Tags, args: a}
 	if err := ctx.RegisterComponentResource("meshtrace:xray:Tracing", name, t, opts...); err != nil {
 		return nil, err
 	}
@@ -128,8 +132,14 @@ func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pu
 	t.services = append(t.services, to.ServiceName)
 
 	sidecar := DaemonContainer(to.RunAsUser)
+	if t.args.DaemonImage != "" {
+		sidecar.Image = t.args.DaemonImage
+	}
 	if t.mode == ModeADOT {
 		sidecar = CollectorContainer(to.RunAsUser)
+		if t.args.CollectorImage != "" {
+			sidecar.Image = t.args.CollectorImage
+		}
 	}
 	return taskspec.Part{
 		Sidecars: []taskspec.ContainerDefinition{sidecar},
