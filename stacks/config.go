@@ -53,7 +53,7 @@ type Config struct {
 	Payments ServiceConfig
 
 	Edge      EdgeConfig      // HTTPS, access logs, WAF (guardrails.go)
-	Hardening HardeningConfig // VPC endpoints, flow logs, sidecar images (guardrails.go)
+	Hardening HardeningConfig // flow logs, sidecar images (guardrails.go)
 
 	Operations OperationsConfig // autoscaling and alarms (operations.go)
 
@@ -244,9 +244,6 @@ var keys = []key{
 	}},
 	{"wafRateLimit", "1000", "1000", "requests per client IP per 5 minutes before the WAF blocks it, 100 to 2000000000", func(c *Config, v string) error {
 		return intRange(&c.Edge.WafRateLimit, v, 100, 2000000000)
-	}},
-	{"vpcEndpoints", "false", "true", "true | false (interface endpoints for ECR, logs, Secrets Manager, X-Ray, ECS, STS and an S3 gateway; tasks reach AWS through them)", func(c *Config, v string) error {
-		return boolean(&c.Hardening.VpcEndpoints, v)
 	}},
 	{"vpcFlowLogs", "false", "true", "true | false (VPC flow logs to CloudWatch Logs)", func(c *Config, v string) error {
 		return boolean(&c.Hardening.FlowLogs, v)

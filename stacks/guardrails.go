@@ -23,8 +23,7 @@ func (e EdgeConfig) HTTPS() bool { return e.CertificateArn != "" || e.DomainName
 
 // HardeningConfig is the network and supply-chain hardening.
 type HardeningConfig struct {
-	VpcEndpoints bool // tasks reach AWS through VPC endpoints; dev false, prod true
-	FlowLogs     bool // VPC flow logs; dev false, prod true
+	FlowLogs bool // VPC flow logs; dev false, prod true
 	// Sidecar images; empty: the components' pinned defaults.
 	EnvoyImage, XRayDaemonImage, CollectorImage string
 }

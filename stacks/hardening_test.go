@@ -201,3 +201,33 @@ func TestSidecarImagesCanBeReplaced(t *testing.T) {
 		}
 	})
 }
+
+// prod records the VPC's traffic in a log group of its own, through a role only VPC Flow Logs
+// may assume; dev does not.
+func TestFlowLogsInProd(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		logs := s.m.ByType("aws:ec2/flowLog:FlowLog")
+		if s.stack == "dev" {
+			if len(logs) != 0 {
+				t.Errorf("dev has %d flow logs", len(logs))
+			}
+			return
+		}
+		if len(logs) != 1 {
+			t.Fatalf("%d flow logs", len(logs))
+		}
+		in := logs[0].Plain()
+		if in["vpcId"] != "vpc-"+s.prefix || in["trafficType"] != "ALL" || in["logDestinationType"] != "cloud-watch-logs" ||
+			in["logDestination"] != "arn:aws:logs:us-east-1:123456789012:log-group:/vpc/"+s.prefix+"/flow-logs" ||
+			in["iamRoleArn"] != "arn:aws:iam::123456789012:role/"+s.prefix+"-flow-logs" {
+			t.Errorf("flow log %v", in)
+		}
+		group, _ := s.m.Find(tLogGroup, s.prefix+"-flow-logs")
+		if group.Plain()["retentionInDays"] != 90.0 {
+			t.Errorf("flow log retention %v", group.Plain()["retentionInDays"])
+		}
+		if !hasStatement(s.policy(t, s.prefix+"-flow-logs"), "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/vpc/"+s.prefix+"/flow-logs:*") {
+			t.Error("the flow-log role cannot write its group")
+		}
+	})
+}

@@ -41,11 +41,15 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		"stack":       pulumi.String(ctx.Stack()),
 	}
 
-	net, err := network.NewNetwork(ctx, prefix, &network.NetworkArgs{
+	netArgs := &network.NetworkArgs{
 		CidrBlock:   cfg.VpcCidr,
 		NatGateways: cfg.NatGateways,
 		Tags:        tags,
-	})
+	}
+	if cfg.Hardening.FlowLogs {
+		netArgs.FlowLogs = &network.FlowLogsArgs{RetentionDays: cfg.LogRetentionDays}
+	}
+	net, err := network.NewNetwork(ctx, prefix, netArgs)
 	if err != nil {
 		return err
 	}

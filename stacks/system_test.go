@@ -433,7 +433,12 @@ func TestPoliciesAreScopedToWhatEachRoleNeeds(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.Plain()["assumeRolePolicy"].(string)), &trust); err != nil {
 				t.Fatal(err)
 			}
-			if len(trust.Statement) != 1 || trust.Statement[0].Principal["Service"] != "ecs-tasks.amazonaws.com" {
+			// Task and execution roles are for ECS tasks; the flow-log role (prod) for VPC Flow Logs.
+			want := "ecs-tasks.amazonaws.com"
+			if r.Name == s.prefix+"-flow-logs" {
+				want = "vpc-flow-logs.amazonaws.com"
+			}
+			if len(trust.Statement) != 1 || trust.Statement[0].Principal["Service"] != want || trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"] != "123456789012" {
 				t.Errorf("role %s trust %+v", r.Name, trust)
 			}
 		}

@@ -171,6 +171,7 @@ class MotoServer:
 SECURITY_GROUP_RULE = [("GroupId", "security group"), ("IpPermissions[].UserIdGroupPairs[].GroupId", "security group")]
 REFERENCES = {
     ("ec2", "CreateSecurityGroup"): [("VpcId", "vpc")],
+    ("ec2", "CreateFlowLogs"): [("ResourceIds[]", "vpc"), ("DeliverLogsPermissionArn", "role arn")],
     ("ec2", "AuthorizeSecurityGroupIngress"): SECURITY_GROUP_RULE,
     ("ec2", "AuthorizeSecurityGroupEgress"): SECURITY_GROUP_RULE,
     ("iam", "PutRolePolicy"): [("RoleName", "role")],

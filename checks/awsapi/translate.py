@@ -782,6 +782,16 @@ def put_lifecycle_policy(r, graph):
     return [make("ecr", "PutLifecyclePolicy", params, r, {"repository", "policy", "registryId"})]
 
 
+def create_flow_log(r, graph):
+    i = r.inputs
+    params = {"ResourceIds": [i.get("vpcId")], "ResourceType": "VPC",
+              **pick(i, {"trafficType": "TrafficType", "logDestinationType": "LogDestinationType", "logDestination": "LogDestination",
+                         "iamRoleArn": "DeliverLogsPermissionArn", "maxAggregationInterval": "MaxAggregationInterval"})}
+    if "tags" in i:
+        params["TagSpecifications"] = tag_specifications("vpc-flow-log", i["tags"])
+    return [make("ec2", "CreateFlowLogs", params, r, {"vpcId", "trafficType", "logDestinationType", "logDestination", "iamRoleArn", "maxAggregationInterval", "tags"})]
+
+
 # --- S3, WAF, ACM, Route 53 (the public edge) -------------------------------------------------
 
 
@@ -932,6 +942,7 @@ TRANSLATORS = {
     "aws:xray/group:Group": create_xray_group,
     "aws:ecr/repository:Repository": create_repository,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": put_lifecycle_policy,
+    "aws:ec2/flowLog:FlowLog": create_flow_log,
     "aws:s3/bucketV2:BucketV2": create_bucket,
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": put_bucket_encryption,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": put_public_access_block,

@@ -25,6 +25,8 @@ type NetworkArgs struct {
 	AvailabilityZones int
 	// NatGateways is NatSingle or NatOnePerAz. Default NatOnePerAz.
 	NatGateways string
+	// FlowLogs records the VPC's traffic in CloudWatch Logs. Default nil: none.
+	FlowLogs *FlowLogsArgs
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -91,6 +93,11 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}, pulumi.Parent(n))
 	if err != nil {
 		return nil, err
+	}
+	if a.FlowLogs != nil {
+		if err := declareFlowLogs(ctx, name, vpc.VpcId, *a.FlowLogs, a.Tags, n); err != nil {
+			return nil, err
+		}
 	}
 	n.VpcId = vpc.VpcId
 	n.PublicSubnetIds = vpc.PublicSubnetIds

@@ -250,6 +250,8 @@ func computedOutputs(token, name string, inputs resource.PropertyMap) map[string
 		out["arnSuffix"] = "targetgroup/" + name + "/0123456789abcdef"
 	case "aws:lb/listener:Listener":
 		out["arn"] = arn("elasticloadbalancing", "listener/app/"+name+"/0123456789abcdef")
+	case "aws:ec2/flowLog:FlowLog":
+		out["arn"] = arn("ec2", "vpc-flow-log/fl-"+name)
 	case "aws:s3/bucketV2:BucketV2":
 		out["bucket"] = name
 		out["arn"] = "arn:aws:s3:::" + name
