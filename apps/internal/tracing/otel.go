@@ -43,14 +43,12 @@ type otelTracer struct {
 }
 
 func setupOTel(cfg Config) (*otelTracer, error) {
-	rules, err := loadSamplingRules(cfg.SamplingRulesFile)
+	rules, err := localSamplingRules(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.SamplingRules != "" {
-		if rules, err = parseSamplingRules([]byte(cfg.SamplingRules)); err != nil {
-			return nil, fmt.Errorf("TRACING_SAMPLING_RULES: %w", err)
-		}
+	if rules == nil {
+		rules = defaultSamplingRules()
 	}
 	endpoint := cfg.OTLPEndpoint
 	if endpoint == "" {
@@ -142,7 +140,7 @@ func (o *otelTracer) middleware(h http.Handler) http.Handler {
 	withHeader := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		span := trace.SpanFromContext(r.Context())
 		if sc := span.SpanContext(); sc.IsValid() {
-			w.Header().Set(xrayHeader, xrayRootHeader(sc))
+			w.Header()[xrayHeader] = []string{xrayRootHeader(sc)}
 		}
 		if !span.IsRecording() {
 			h.ServeHTTP(w, r)
@@ -183,7 +181,7 @@ func (o *otelTracer) middleware(h http.Handler) http.Handler {
 			traceID, spanID := o.ids.NewIDs(ctx) // keeps a load balancer's root
 			sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID})
 		}
-		w.Header().Set(xrayHeader, xrayRootHeader(sc))
+		w.Header()[xrayHeader] = []string{xrayRootHeader(sc)}
 		h.ServeHTTP(w, r.WithContext(trace.ContextWithSpanContext(r.Context(), sc)))
 	})
 }
@@ -254,9 +252,23 @@ func (u unsampledTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if span.IsRecording() || !span.SpanContext().IsValid() {
 		return u.traced.RoundTrip(r)
 	}
-	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
-	u.propagators.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
-	return u.plain.RoundTrip(r)
+	r2 := new(http.Request) // a RoundTripper must not change the caller's request: copy the header map
+	*r2 = *r
+	r2.Header = make(http.Header, len(r.Header)+2)
+	for k, v := range r.Header {
+		r2.Header[k] = v
+	}
+	sc := span.SpanContext()
+	if sc.TraceState().Len() > 0 {
+		u.propagators.Inject(r2.Context(), propagation.HeaderCarrier(r2.Header))
+		return u.plain.RoundTrip(r2)
+	}
+	// What the propagators write for an unsampled context, with the header keys already in
+	// canonical form (Header.Set canonicalizes, and allocates, at every call).
+	traceID, spanID := sc.TraceID().String(), sc.SpanID().String()
+	r2.Header["Traceparent"] = []string{"00-" + traceID + "-" + spanID + "-00"}
+	r2.Header[xrayHeader] = []string{"Root=1-" + traceID[:8] + "-" + traceID[8:] + ";Parent=" + spanID + ";Sampled=0"}
+	return u.plain.RoundTrip(r2)
 }
 
 // recordOTelError records err on the recording span in ctx, if any.

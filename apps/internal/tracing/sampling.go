@@ -55,20 +55,28 @@ func defaultSamplingRules() *samplingRules {
 	return &samplingRules{Version: 2, Default: &samplingRule{FixedTarget: defaultFixedTarget, Rate: defaultRate}}
 }
 
-// loadSamplingRules reads a version 2 local rules file, or gives the default rule for "".
-func loadSamplingRules(path string) (*samplingRules, error) {
-	if path == "" {
-		return defaultSamplingRules(), nil
+// localSamplingRules reads the rules of XRAY_SAMPLING_RULES_FILE or TRACING_SAMPLING_RULES (version
+// 2 local rules), or gives nil when neither is set.
+func localSamplingRules(cfg Config) (*samplingRules, error) {
+	switch {
+	case cfg.SamplingRulesFile != "":
+		b, err := os.ReadFile(cfg.SamplingRulesFile)
+		if err != nil {
+			return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", cfg.SamplingRulesFile, err)
+		}
+		rules, err := parseSamplingRules(b)
+		if err != nil {
+			return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", cfg.SamplingRulesFile, err)
+		}
+		return rules, nil
+	case cfg.SamplingRules != "":
+		rules, err := parseSamplingRules([]byte(cfg.SamplingRules))
+		if err != nil {
+			return nil, fmt.Errorf("TRACING_SAMPLING_RULES: %w", err)
+		}
+		return rules, nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", path, err)
-	}
-	rules, err := parseSamplingRules(b)
-	if err != nil {
-		return nil, fmt.Errorf("XRAY_SAMPLING_RULES_FILE=%s: %w", path, err)
-	}
-	return rules, nil
+	return nil, nil
 }
 
 func parseSamplingRules(b []byte) (*samplingRules, error) {

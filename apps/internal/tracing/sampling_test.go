@@ -2,7 +2,9 @@ package tracing
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +220,63 @@ func TestSamplingRulesFromTheEnvironment(t *testing.T) {
 		if _, err := Setup(Config{Service: "svc", Mode: mode, SamplingRules: "{}", SamplingRulesFile: "/x.json"}); err == nil {
 			t.Errorf("%s: both the rules file and the rules variable accepted", mode)
 		}
+	}
+}
+
+func TestScanXRayHeader(t *testing.T) {
+	for raw, want := range map[string]struct {
+		root     string
+		decision byte
+	}{
+		"":                                  {},
+		"Root=1-a-b":                        {"1-a-b", 0},
+		"Root=1-a-b;Parent=c;Sampled=1":     {"1-a-b", '1'},
+		"Sampled=0; Root=1-a-b":             {"1-a-b", '0'},
+		"Root=1-a-b;Sampled=?":              {"1-a-b", 0},
+		"Self=1-x;Root=1-a-b;Sampled=1;x=y": {"1-a-b", '1'},
+	} {
+		root, decision := scanXRayHeader(raw)
+		if root != want.root || decision != want.decision {
+			t.Errorf("%q: root %q decision %q, want %q %q", raw, root, decision, want.root, want.decision)
+		}
+	}
+}
+
+func TestNewXRayTraceID(t *testing.T) {
+	a, b := newXRayTraceID(), newXRayTraceID()
+	id, ok := parseXRayTraceID(a)
+	if !ok || a == b || xrayTraceID(id) != a {
+		t.Fatalf("%s, %s: not two distinct X-Ray trace ids", a, b)
+	}
+	if epoch := strconv.FormatInt(time.Now().Unix(), 16); a[2:10] != fmt.Sprintf("%08s", epoch) {
+		t.Fatalf("%s does not start with the epoch second %s", a, epoch)
+	}
+}
+
+// captureTransport keeps the last request it was given.
+type captureTransport struct{ last *http.Request }
+
+func (c *captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.last = r
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+}
+
+func TestUnsampledCallsCarryWhatThePropagatorsWrite(t *testing.T) {
+	capture := &captureTransport{}
+	u := unsampledTransport{traced: capture, plain: capture, propagators: newPropagator()}
+	traceID, spanID := newIDGenerator().NewIDs(context.Background())
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID}))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://payments/x", nil)
+	req.Header.Set("Accept", "application/json")
+	if _, err := u.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	want := http.Header{"Accept": {"application/json"}}
+	newPropagator().Inject(ctx, propagation.HeaderCarrier(want))
+	if got := capture.last.Header; len(got) != len(want) || got.Get("Traceparent") != want.Get("Traceparent") || got.Get("X-Amzn-Trace-Id") != want.Get("X-Amzn-Trace-Id") {
+		t.Fatalf("sent %v, the propagators write %v", got, want)
+	}
+	if len(req.Header) != 1 {
+		t.Fatalf("the caller's request was changed: %v", req.Header)
 	}
 }

@@ -13,10 +13,14 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-xray-sdk-go/v2/awsplugins/ecs"
@@ -92,6 +96,8 @@ func ConfigFromEnv(r *env.Reader, service string) Config {
 // Tracer wraps handlers and clients according to its Config.
 type Tracer struct {
 	cfg Config
+	// edge decides at the edge in xray mode when local rules are given (see sampleAtEdge).
+	edge *edgeSampler
 	// strategy decides sampling in xray mode; the SDK is configured with the same one.
 	strategy sampling.Strategy
 	// serviceType is the origin sampling rules match on (AWS::ECS::Container on ECS).
@@ -150,6 +156,12 @@ func Setup(cfg Config) (*Tracer, error) {
 		}
 	}
 	xcfg.SamplingStrategy = t.strategy
+	// The middleware decides with the same rules through the edge sampler (the SDK's strategy
+	// stays configured for the SDK's own use). Rules the SDK takes and the edge sampler does not
+	// (version 1) stay with the SDK's strategy.
+	if rules, err := localSamplingRules(cfg); err == nil && rules != nil {
+		t.edge = newEdgeSampler(rules)
+	}
 	if runsOnECS() {
 		// Marks segments with origin AWS::ECS::Container and the container name.
 		ecs.Init()
@@ -197,32 +209,72 @@ func (t *Tracer) Middleware(h http.Handler) http.Handler {
 	}
 	traced := xray.Handler(xray.NewFixedSegmentNamer(t.cfg.Service), h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in := &header.Header{SamplingDecision: header.Unknown}
-		if raw := r.Header.Get(xray.TraceIDHeaderKey); raw != "" {
-			in = header.FromString(raw)
-		}
-		sampled := in.SamplingDecision == header.Sampled
-		if in.SamplingDecision != header.Sampled && in.SamplingDecision != header.NotSampled {
-			sampled = t.strategy.ShouldTrace(&sampling.Request{
-				Host: r.Host, URL: r.URL.Path, Method: r.Method, ServiceName: t.cfg.Service, ServiceType: t.serviceType,
-			}).Sample
+		raw := headerValue(r.Header, xrayHeader)
+		root, decision := scanXRayHeader(raw)
+		sampled := decision == '1'
+		if decision != '1' && decision != '0' {
+			sampled = t.sampleAtEdge(r)
 		}
 		if sampled {
 			// Hand the SDK the decision so that it does not ask the strategy a second time.
+			in := &header.Header{}
+			if raw != "" {
+				in = header.FromString(raw)
+			}
 			if in.TraceID == "" {
 				in.TraceID = xray.NewTraceID()
 			}
 			in.SamplingDecision = header.Sampled
-			r.Header.Set(xray.TraceIDHeaderKey, in.String())
+			r.Header[xrayHeader] = []string{in.String()}
 			traced.ServeHTTP(w, r)
 			return
 		}
 		// A trace id for an unsampled request is made only when a call needs one.
-		if in.TraceID != "" {
-			w.Header().Set(xray.TraceIDHeaderKey, "Root="+in.TraceID+";Sampled=0")
+		if root != "" {
+			w.Header()[xrayHeader] = []string{"Root=" + root + ";Sampled=0"}
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), unsampledKey{}, in.TraceID)))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), unsampledKey{}, root)))
 	})
+}
+
+// sampleAtEdge decides for a request that brought no decision: with local rules (a file or
+// TRACING_SAMPLING_RULES) the edge sampler of sampling.go, the one place both modes decide; with
+// none, the SDK's centralized strategy (X-Ray's rules, polled through the daemon).
+func (t *Tracer) sampleAtEdge(r *http.Request) bool {
+	if t.edge != nil {
+		return t.edge.sample(hostOnly(r.Host), r.Method, r.URL.Path)
+	}
+	return t.strategy.ShouldTrace(&sampling.Request{
+		Host: r.Host, URL: r.URL.Path, Method: r.Method, ServiceName: t.cfg.Service, ServiceType: t.serviceType,
+	}).Sample
+}
+
+// headerValue is h.Get(key) for a key already in canonical form (no canonicalization, which
+// allocates for a key such as the SDK's lower-case "x-amzn-trace-id").
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// scanXRayHeader reads the Root and the Sampled decision ('1', '0', or 0 when absent or "?") of an
+// X-Amzn-Trace-Id value without allocating.
+func scanXRayHeader(raw string) (root string, decision byte) {
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, ";")
+		key, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch key {
+		case "Root":
+			root = value
+		case "Sampled":
+			if value == "1" || value == "0" {
+				decision = value[0]
+			}
+		}
+	}
+	return root, decision
 }
 
 // unsampledKey marks the context of an unsampled request; its value is the trace id.
@@ -258,11 +310,39 @@ func (s samplingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return s.traced.RoundTrip(r)
 	}
 	if traceID == "" {
-		traceID = xray.NewTraceID()
+		traceID = newXRayTraceID()
 	}
-	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
-	r.Header.Set(xray.TraceIDHeaderKey, "Root="+traceID+";Sampled=0")
-	return s.plain.RoundTrip(r)
+	return s.plain.RoundTrip(withHeader(r, xrayHeader, "Root="+traceID+";Sampled=0"))
+}
+
+// withHeader is a copy of r with one more header: a RoundTripper must not change the caller's
+// request. Only the header map is copied (the values are shared, and left alone); the rest of the
+// request is the caller's, as http.Request.Clone would deep-copy for nothing.
+func withHeader(r *http.Request, key, value string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = make(http.Header, len(r.Header)+1)
+	for k, v := range r.Header {
+		r2.Header[k] = v
+	}
+	r2.Header[key] = []string{value}
+	return r2
+}
+
+// newXRayTraceID is a new X-Ray trace id, 1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>, as
+// the SDK's NewTraceID makes it, without its fmt and crypto/rand: an unsampled request's trace
+// id only links the services' logs, it is never recorded.
+func newXRayTraceID() string {
+	var b [35]byte
+	copy(b[:], "1-")
+	binary.BigEndian.PutUint32(b[27:31], uint32(time.Now().Unix()))
+	hex.Encode(b[2:10], b[27:31])
+	b[10] = '-'
+	var random [12]byte
+	binary.LittleEndian.PutUint64(random[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(random[8:], rand.Uint32())
+	hex.Encode(b[11:35], random[:])
+	return string(b[:])
 }
 
 // RecordError adds err, with fault set, to the segment or subsegment in ctx, if there is one; in

@@ -217,9 +217,27 @@ func TestUnsampledRequestsSendNothingAndPassTheDecisionOn(t *testing.T) {
 }
 
 func TestSamplingIsDecidedOncePerTrace(t *testing.T) {
-	tracer, segments := setupTracing(t, "front")
-	counting := &countingStrategy{inner: tracer.strategy}
-	tracer.strategy = counting
+	// With local rules the edge sampler decides (as in otel mode); without, the SDK's strategy.
+	t.Run("edge sampler", func(t *testing.T) {
+		tracer, segments := setupTracing(t, "front")
+		var calls atomic.Int64
+		tracer.edge.now = func() time.Time { calls.Add(1); return time.Now() } // once per decision
+		tracer.strategy = &countingStrategy{inner: tracer.strategy}
+		decidedOnce(t, tracer, segments, &calls)
+		if n := tracer.strategy.(*countingStrategy).calls.Load(); n != 0 {
+			t.Errorf("the SDK's strategy was asked %d times although the edge sampler decides", n)
+		}
+	})
+	t.Run("SDK strategy", func(t *testing.T) {
+		tracer, segments := setupTracing(t, "front")
+		counting := &countingStrategy{inner: tracer.strategy}
+		tracer.strategy, tracer.edge = counting, nil
+		decidedOnce(t, tracer, segments, &counting.calls)
+	})
+}
+
+func decidedOnce(t *testing.T, tracer *Tracer, segments *testenv.SegmentListener, calls *atomic.Int64) {
+	t.Helper()
 	front, backSaw := frontAndBack(t, tracer)
 	resp, err := http.Get(front + "/outer")
 	if err != nil {
@@ -230,8 +248,8 @@ func TestSamplingIsDecidedOncePerTrace(t *testing.T) {
 	if _, err := segments.WaitForTrace(root, 2, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if n := counting.calls.Load(); n != 1 {
-		t.Errorf("the strategy was asked %d times for one trace across two services, want 1", n)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the sampling was decided %d times for one trace across two services, want 1", n)
 	}
 	if !strings.Contains(*backSaw, "Sampled=1") {
 		t.Errorf("the called service got %q, want Sampled=1", *backSaw)
