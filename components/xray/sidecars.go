@@ -52,11 +52,13 @@ func DaemonContainer(user string) taskspec.ContainerDefinition {
 		// health check can tell whether it runs well. Instead of an essential container that
 		// nothing checks, it is not essential and ECS restarts it in place if it exits: the
 		// app keeps serving, only segments sent while it restarts are lost.
-		Essential:         taskspec.Bool(false),
-		RestartPolicy:     &taskspec.RestartPolicy{Enabled: true, RestartAttemptPeriod: 60},
-		Cpu:               32,  // the daemon idles at a few millicores
-		MemoryReservation: 256, // the daemon's documented buffer budget
-		User:              user,
+		Essential:     taskspec.Bool(false),
+		RestartPolicy: &taskspec.RestartPolicy{Enabled: true, RestartAttemptPeriod: 60},
+		// The daemon buffers segments in memory and writes no files.
+		ReadonlyRootFilesystem: taskspec.Bool(true),
+		Cpu:                    32,  // the daemon idles at a few millicores
+		MemoryReservation:      256, // the daemon's documented buffer budget
+		User:                   user,
 		PortMappings: []taskspec.PortMapping{
 			{ContainerPort: DaemonPort, Protocol: "udp"},
 		},

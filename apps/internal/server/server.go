@@ -24,6 +24,10 @@ const (
 	IdleTimeout       = contract.AppIdleTimeout
 )
 
+// MaxHeaderBytes bounds a request's header: 64 KiB, far above what browsers and the ALB send
+// (the ALB itself refuses more than 64 KiB of headers), far below Go's default of 1 MiB.
+const MaxHeaderBytes = 64 << 10
+
 // ShutdownTimeout bounds the wait for in-flight requests after SIGTERM. ECS sends SIGKILL 30 s
 // after SIGTERM by default (stopTimeout), so finish before that.
 const ShutdownTimeout = 25 * time.Second
@@ -36,6 +40,7 @@ func New(handler http.Handler) *http.Server {
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,5 +102,35 @@ func TestNewSetsEveryTimeout(t *testing.T) {
 	}
 	if srv.IdleTimeout <= 60*time.Second {
 		t.Errorf("IdleTimeout %s must exceed the ALB's 60s idle timeout", srv.IdleTimeout)
+	}
+}
+
+// A client cannot make the server buffer more than MaxHeaderBytes of headers.
+func TestOversizedHeadersAreRefused(t *testing.T) {
+	srv := New(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	if srv.MaxHeaderBytes != 64<<10 {
+		t.Fatalf("MaxHeaderBytes %d", srv.MaxHeaderBytes)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 80<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("80 KiB of headers: status %d, want 431", resp.StatusCode)
+	}
+	small, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	small.Header.Set("X-Small", strings.Repeat("a", 8<<10))
+	resp, err = http.DefaultClient.Do(small)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("8 KiB of headers: %v %v", resp, err)
 	}
 }
