@@ -42,7 +42,7 @@ func exportGraphs(t *testing.T) []string {
 	if err != nil {
 		t.Fatalf("export graphs: %v", err)
 	}
-	if want := 2 * len(stacks.AllModes()); len(paths) != want {
+	if want := 2*len(stacks.AllModes()) + len(graphs.Variants); len(paths) != want {
 		t.Fatalf("exported %d graphs, want %d: %v", len(paths), want, paths)
 	}
 	return paths

@@ -75,6 +75,12 @@ MOTO_ADAPTATIONS = {
 
 # Calls checked against the model only, by choice.
 MODEL_ONLY = {
+    ("route53", "ChangeResourceRecordSets"): (
+        "route53 ChangeResourceRecordSets is not replayed: the hosted zone is the user's, not the stack's"
+    ),
+    ("acm", "DescribeCertificate"): (
+        "acm DescribeCertificate (the provider's wait for validation) is not replayed: it reads what ACM issued"
+    ),
     ("rds", "CreateDBInstance"): (
         "rds CreateDBInstance is not replayed: under the mocks its dbSubnetGroupName is empty (the "
         "subnet group is auto-named); its managed master secret is stood in by secretsmanager CreateSecret"
@@ -179,7 +185,11 @@ REFERENCES = {
     ("elbv2", "ModifyTargetGroupAttributes"): [("TargetGroupArn", "target group arn")],
     ("elbv2", "CreateLoadBalancer"): [("Subnets[]", "subnet"), ("SecurityGroups[]", "security group")],
     ("elbv2", "ModifyLoadBalancerAttributes"): [("LoadBalancerArn", "load balancer arn")],
-    ("elbv2", "CreateListener"): [("LoadBalancerArn", "load balancer arn"), ("DefaultActions[].TargetGroupArn", "target group arn")],
+    ("elbv2", "CreateListener"): [
+        ("LoadBalancerArn", "load balancer arn"),
+        ("DefaultActions[].TargetGroupArn", "target group arn"),
+        ("Certificates[].CertificateArn", "certificate arn"),
+    ],
     ("rds", "CreateDBSubnetGroup"): [("SubnetIds[]", "subnet")],
     ("wafv2", "AssociateWebACL"): [("WebACLArn", "web acl arn"), ("ResourceArn", "load balancer arn")],
     ("servicediscovery", "CreatePrivateDnsNamespace"): [("Vpc", "vpc")],
@@ -421,6 +431,10 @@ def record_load_balancer(replay, call, response):
     replay.ids["load balancer arn"][translate.mock_load_balancer_arn(call.resource)] = arn
 
 
+def record_certificate(replay, call, response):
+    replay.ids["certificate arn"][translate.mock_arn("acm", f"certificate/{call.resource.name}")] = response["CertificateArn"]
+
+
 def record_web_acl(replay, call, response):
     # The mocks' ARN of a web ACL: arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/0123abcd.
     mock = translate.mock_arn("wafv2", f"regional/webacl/{call.resource.name}/0123abcd")
@@ -448,4 +462,5 @@ RECORDERS = {
     "CreateTargetGroup": record_target_group,
     "CreateLoadBalancer": record_load_balancer,
     "CreateWebACL": record_web_acl,
+    "RequestCertificate": record_certificate,
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/meshtrace/meshtrace/internal/pulumitest"
 	"github.com/meshtrace/meshtrace/stacks"
@@ -15,7 +16,17 @@ import (
 // Graph runs the program under mocks for a stack (its real Pulumi.<stack>.yaml) with
 // the given modes and returns the declared resource graph.
 func Graph(stack string, modes stacks.Modes) (pulumitest.Graph, error) {
-	config, err := pulumitest.StackConfigWith(stack, modes.Overrides())
+	return graphWith(stack, modes.Overrides())
+}
+
+// Variants are stack configs beyond the mode combinations whose graphs declare resource
+// types the stack files alone do not: a domain of its own (certificate, DNS records).
+var Variants = map[string]map[string]string{
+	"prod-domain": {stacks.Namespace + ":domainName": "shop.example.com", stacks.Namespace + ":hostedZoneId": "Z0123456789ABC"},
+}
+
+func graphWith(stack string, overrides map[string]string) (pulumitest.Graph, error) {
+	config, err := pulumitest.StackConfigWith(stack, overrides)
 	if err != nil {
 		return pulumitest.Graph{}, err
 	}
@@ -25,13 +36,14 @@ func Graph(stack string, modes stacks.Modes) (pulumitest.Graph, error) {
 	}
 	mocks, err := pulumitest.RunAt(root, stack, config, stacks.Run)
 	if err != nil {
-		return pulumitest.Graph{}, fmt.Errorf("stack %s, %s: %w", stack, modes, err)
+		return pulumitest.Graph{}, fmt.Errorf("stack %s, %v: %w", stack, overrides, err)
 	}
 	return mocks.Graph(config), nil
 }
 
 // ExportGraphs writes Graph for every stack and mode combination into dir as
-// <stack>-<mesh>-<tracing>.json and returns the paths written.
+// <stack>-<mesh>-<tracing>.json, and each of Variants as <variant>.json (on the stack its
+// name starts with), and returns the paths written.
 func ExportGraphs(dir string, stackNames []string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -53,6 +65,22 @@ func ExportGraphs(dir string, stackNames []string) ([]string, error) {
 			}
 			paths = append(paths, path)
 		}
+	}
+	for name, overrides := range Variants {
+		stack, _, _ := strings.Cut(name, "-")
+		g, err := graphWith(stack, overrides)
+		if err != nil {
+			return nil, err
+		}
+		b, err := g.JSON()
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
 	}
 	return paths, nil
 }
