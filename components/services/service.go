@@ -364,42 +364,10 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 
-	// The parts first: what they ask of the mesh's proxy goes into the mesh's own part.
-	attachment := taskspec.Attachment{ServiceName: name, RunAsUser: a.Mesh.ProxyIgnoredUID()}
-	parts := []taskspec.Part{{TaskRoleStatements: a.TaskRoleStatements}}
-	for _, p := range a.Parts {
-		part, err := p.Attach(ctx, attachment, parent)
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, part)
-	}
-	fixed, err := taskspec.Merge(parts...)
-	if err != nil {
-		return nil, fmt.Errorf("service %s: %w", name, err)
-	}
-	var backends []*mesh.Membership
-	for _, b := range a.Backends {
-		backends = append(backends, b.Membership)
-	}
-	membership, err := a.Mesh.Join(ctx, mesh.Member{
-		Name:              name,
-		Port:              a.Port,
-		HealthCheckPath:   a.HealthCheckPath,
-		Backends:          backends,
-		ClientOnly:        a.ClientOnly,
-		DirectEgressPorts: a.DirectEgressPorts,
-		ProxyEnvironment:  fixed.ProxyEnvironment,
-		LogGroupName:      logGroup.Name,
-		Region:            region.Name,
-	}, parent)
+	membership, part, err := joinMesh(ctx, name, a, logGroup.Name, region.Name, parent)
 	if err != nil {
 		return nil, err
 	}
-	// The mesh's part may depend on mesh outputs (App Mesh: the virtual node ARN).
-	part := pulumix.ApplyErr(membership.Task, func(meshPart taskspec.Part) (taskspec.Part, error) {
-		return taskspec.Merge(meshPart, fixed)
-	})
 
 	roles, err := declareRoles(ctx, name, a, roleInputs{
 		part:          part,
@@ -455,50 +423,9 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 
-	s.ServiceName = service.Name
-	s.SecurityGroupId = net.securityGroup.ID().ToStringOutput()
-	s.Endpoint = membership.Endpoint
-	s.URL = pulumi.String("").ToStringOutput()
-	if net.loadBalancer != nil {
-		scheme := "http"
-		if a.CertificateArn != nil {
-			scheme = "https"
-		}
-		s.URL = pulumi.Sprintf("%s://%s", scheme, net.loadBalancer.DnsName)
-	}
-	s.TaskDefinitionArn = taskDef.Arn
-	s.TaskRoleArn = roles.taskArn
-	s.ExecutionRoleArn = roles.executionArn
-	s.RequiredTaskRolePolicy = roles.taskPolicy
-	s.RequiredExecutionRolePolicy = roles.executionPolicy
-	s.LogGroupName = logGroup.Name
-	s.ImageUri = image
-	s.Membership = membership
-	net.exportTo(s)
-	s.ClusterName = clusterName
-	s.DeploymentAlarmNames = pulumi.ToStringArray(deployment.names).ToStringArrayOutput()
-	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"serviceName":                 s.ServiceName,
-		"securityGroupId":             s.SecurityGroupId,
-		"endpoint":                    s.Endpoint,
-		"url":                         s.URL,
-		"taskDefinitionArn":           s.TaskDefinitionArn,
-		"taskRoleArn":                 s.TaskRoleArn,
-		"executionRoleArn":            s.ExecutionRoleArn,
-		"requiredTaskRolePolicy":      s.RequiredTaskRolePolicy,
-		"requiredExecutionRolePolicy": s.RequiredExecutionRolePolicy,
-		"logGroupName":                s.LogGroupName,
-		"imageUri":                    s.ImageUri,
-		"loadBalancerArn":             s.LoadBalancerArn,
-		"loadBalancerArnSuffix":       s.LoadBalancerArnSuffix,
-		"loadBalancerDnsName":         s.LoadBalancerDnsName,
-		"loadBalancerZoneId":          s.LoadBalancerZoneId,
-		"loadBalancerSecurityGroupId": s.LoadBalancerSecurityGroupId,
-		"listenerArn":                 s.ListenerArn,
-		"targetGroupArn":              s.TargetGroupArn,
-		"targetGroupArnSuffix":        s.TargetGroupArnSuffix,
-		"clusterName":                 s.ClusterName,
-		"deploymentAlarmNames":        s.DeploymentAlarmNames,
+	if err := s.export(ctx, a, declared{
+		service: service, net: net, membership: membership, taskDef: taskDef, roles: roles,
+		logGroupName: logGroup.Name, image: image, clusterName: clusterName, deploymentAlarms: deployment.names,
 	}); err != nil {
 		return nil, err
 	}
@@ -656,4 +583,109 @@ func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef 
 	}
 	// Autoscaling owns the running count: a deploy must not reset it to DesiredCount.
 	return ecs.NewService(ctx, name, serviceArgs, append(opts, pulumi.DependsOn(dependsOn), pulumi.IgnoreChanges([]string{"desiredCount"}))...)
+}
+
+// joinMesh attaches the parts to the service, then joins the mesh with what the parts ask
+// of its proxy, and returns the membership and the task's merged part.
+func joinMesh(ctx *pulumi.Context, name string, a ServiceArgs, logGroupName pulumi.StringInput, region string,
+	parent pulumi.ResourceOption) (*mesh.Membership, pulumix.Output[taskspec.Part], error) {
+	var none pulumix.Output[taskspec.Part]
+	attachment := taskspec.Attachment{ServiceName: name, RunAsUser: a.Mesh.ProxyIgnoredUID()}
+	parts := []taskspec.Part{{TaskRoleStatements: a.TaskRoleStatements}}
+	for _, p := range a.Parts {
+		part, err := p.Attach(ctx, attachment, parent)
+		if err != nil {
+			return nil, none, err
+		}
+		parts = append(parts, part)
+	}
+	fixed, err := taskspec.Merge(parts...)
+	if err != nil {
+		return nil, none, fmt.Errorf("service %s: %w", name, err)
+	}
+	var backends []*mesh.Membership
+	for _, b := range a.Backends {
+		backends = append(backends, b.Membership)
+	}
+	membership, err := a.Mesh.Join(ctx, mesh.Member{
+		Name:              name,
+		Port:              a.Port,
+		HealthCheckPath:   a.HealthCheckPath,
+		Backends:          backends,
+		ClientOnly:        a.ClientOnly,
+		DirectEgressPorts: a.DirectEgressPorts,
+		ProxyEnvironment:  fixed.ProxyEnvironment,
+		LogGroupName:      logGroupName,
+		Region:            region,
+	}, parent)
+	if err != nil {
+		return nil, none, err
+	}
+	// The mesh's part may depend on mesh outputs (App Mesh: the virtual node ARN).
+	part := pulumix.ApplyErr(membership.Task, func(meshPart taskspec.Part) (taskspec.Part, error) {
+		return taskspec.Merge(meshPart, fixed)
+	})
+	return membership, part, nil
+}
+
+// declared is what NewService declared, for its outputs.
+type declared struct {
+	service          *ecs.Service
+	net              *serviceNetwork
+	membership       *mesh.Membership
+	taskDef          *ecs.TaskDefinition
+	roles            *roles
+	logGroupName     pulumi.StringOutput
+	image            pulumi.StringOutput
+	clusterName      pulumi.StringOutput
+	deploymentAlarms []string
+}
+
+// export sets the service's outputs and registers them.
+func (s *Service) export(ctx *pulumi.Context, a ServiceArgs, d declared) error {
+	s.ServiceName = d.service.Name
+	s.SecurityGroupId = d.net.securityGroup.ID().ToStringOutput()
+	s.Endpoint = d.membership.Endpoint
+	s.URL = pulumi.String("").ToStringOutput()
+	if d.net.loadBalancer != nil {
+		scheme := "http"
+		if a.CertificateArn != nil {
+			scheme = "https"
+		}
+		s.URL = pulumi.Sprintf("%s://%s", scheme, d.net.loadBalancer.DnsName)
+	}
+	s.TaskDefinitionArn = d.taskDef.Arn
+	s.TaskRoleArn = d.roles.taskArn
+	s.ExecutionRoleArn = d.roles.executionArn
+	s.RequiredTaskRolePolicy = d.roles.taskPolicy
+	s.RequiredExecutionRolePolicy = d.roles.executionPolicy
+	s.LogGroupName = d.logGroupName
+	s.ImageUri = d.image
+	s.Membership = d.membership
+	d.net.exportTo(s)
+	s.ClusterName = d.clusterName
+	s.DeploymentAlarmNames = pulumi.ToStringArray(d.deploymentAlarms).ToStringArrayOutput()
+	return ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"serviceName":                 s.ServiceName,
+		"securityGroupId":             s.SecurityGroupId,
+		"endpoint":                    s.Endpoint,
+		"url":                         s.URL,
+		"taskDefinitionArn":           s.TaskDefinitionArn,
+		"taskRoleArn":                 s.TaskRoleArn,
+		"executionRoleArn":            s.ExecutionRoleArn,
+		"requiredTaskRolePolicy":      s.RequiredTaskRolePolicy,
+		"requiredExecutionRolePolicy": s.RequiredExecutionRolePolicy,
+		"logGroupName":                s.LogGroupName,
+		"imageUri":                    s.ImageUri,
+		"loadBalancerArn":             s.LoadBalancerArn,
+		"loadBalancerArnSuffix":       s.LoadBalancerArnSuffix,
+		"loadBalancerDnsName":         s.LoadBalancerDnsName,
+		"loadBalancerZoneId":          s.LoadBalancerZoneId,
+		"loadBalancerSecurityGroupId": s.LoadBalancerSecurityGroupId,
+		"listenerArn":                 s.ListenerArn,
+		"targetGroupArn":              s.TargetGroupArn,
+		"targetGroupArnSuffix":        s.TargetGroupArnSuffix,
+		"clusterName":                 s.ClusterName,
+		"deploymentAlarmNames":        s.DeploymentAlarmNames,
+	})
 }
