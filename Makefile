@@ -29,14 +29,17 @@ lint-workflows:
 	go tool actionlint
 
 # The whole system on this machine: PostgreSQL, both services, and every trace printed as a tree
-# (see README "The services (apps/)"). Ctrl-C stops it.
+# (see README "The services (apps/)"). Ctrl-C stops it. TRACING=otel make local: the services use
+# OpenTelemetry and a local Jaeger (built from tools/jaeger on first use) receives the spans; each
+# trace is printed with its Jaeger link (docs/tracing.md).
 .PHONY: local
 local:
 	go run ./cmd/local $(ARGS)
 
 # --- Benchmarks (see README "Benchmarks"; not part of make test) ----------------------------
 # The service benchmark: real PostgreSQL and both services, wrk and an open loop at 200 req/s,
-# tracing off / default sampling / 100% side by side (about 8 minutes). BENCH_ARGS passes flags,
+# tracing off / default sampling / 100%, X-Ray SDK and OpenTelemetry, side by side (about 12
+# minutes; docs/tracing.md). BENCH_ARGS passes flags,
 # e.g. BENCH_ARGS='-runs 5 -json build/bench.json' or BENCH_ARGS='-pprof build/pprof'.
 BENCH_ARGS ?=
 
