@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
+	"github.com/meshtrace/meshtrace/components/alarms"
 	"github.com/meshtrace/meshtrace/components/cluster"
 	"github.com/meshtrace/meshtrace/components/database"
 	"github.com/meshtrace/meshtrace/components/mesh"
@@ -34,38 +35,94 @@ const (
 
 // Compose declares the system for a validated config and exports the stack outputs.
 func Compose(ctx *pulumi.Context, cfg Config) error {
-	prefix := "meshtrace-" + cfg.Environment
-	tags := pulumi.StringMap{
+	p := &platform{cfg: cfg, prefix: "meshtrace-" + cfg.Environment, tags: pulumi.StringMap{
 		"project":     pulumi.String("meshtrace"),
 		"environment": pulumi.String(cfg.Environment),
 		"stack":       pulumi.String(ctx.Stack()),
+	}}
+	if err := p.declareFoundation(ctx); err != nil {
+		return err
+	}
+	if err := p.declareMeshTracingAndAlarms(ctx); err != nil {
+		return err
 	}
 
-	netArgs := &network.NetworkArgs{
-		CidrBlock:   cfg.VpcCidr,
-		NatGateways: cfg.NatGateways,
-		Tags:        tags,
-	}
-	if cfg.Hardening.FlowLogs {
-		netArgs.FlowLogs = &network.FlowLogsArgs{RetentionDays: cfg.LogRetentionDays}
-	}
-	net, err := network.NewNetwork(ctx, prefix, netArgs)
+	payments, err := services.NewService(ctx, PaymentsName, p.serviceArgs(cfg.Payments, PaymentsName))
 	if err != nil {
 		return err
 	}
-	cl, err := cluster.NewCluster(ctx, prefix, &cluster.ClusterArgs{
-		VpcId:         net.VpcId,
+	productsArgs := p.serviceArgs(cfg.Products, ProductsName)
+	productsArgs.Public = true
+	productsArgs.PublicSubnetIds = p.net.PublicSubnetIds
+	productsArgs.ClientOnly = true // reached through its load balancer only
+	productsArgs.ReadinessPath = contract.ReadinessPath
+	productsArgs.Backends = []*services.Service{payments}
+	productsArgs.SecurityGroupIds = []pulumi.StringInput{p.db.ClientSecurityGroupId}
+	productsArgs.DirectEgressPorts = []int{database.PostgresPort}
+	publicEdge, err := declareEdge(ctx, p.prefix, cfg, productsArgs, p.tags)
+	if err != nil {
+		return err
+	}
+	if err := connectProductsToDatabase(ctx, productsArgs, cfg, p.db, payments); err != nil {
+		return err
+	}
+	products, err := services.NewService(ctx, ProductsName, productsArgs)
+	if err != nil {
+		return err
+	}
+
+	if err := p.tracing.DeclareGroup(ctx); err != nil {
+		return err
+	}
+	if err := declareOperations(ctx, cfg, p.prefix, p.tags, p.topic, p.db, p.tracing, products, payments); err != nil {
+		return err
+	}
+	if err := publicEdge.finish(ctx, p.prefix, products, p.tags); err != nil {
+		return err
+	}
+	p.export(ctx, products, payments)
+	return nil
+}
+
+// platform is what the services of a stack share: its config, names and tags, and the
+// network, cluster, database, mesh, tracing and alarm topic declared for them.
+type platform struct {
+	cfg    Config
+	prefix string // meshtrace-<environment>, the prefix of physical names
+	tags   pulumi.StringMap
+
+	net     *network.Network
+	cl      *cluster.Cluster
+	db      *database.Database
+	mesh    mesh.Mesh
+	tracing *xray.Tracing
+	topic   *alarms.Topic
+}
+
+// declareFoundation declares the network, the cluster and the database.
+func (p *platform) declareFoundation(ctx *pulumi.Context) error {
+	cfg := p.cfg
+	netArgs := &network.NetworkArgs{CidrBlock: cfg.VpcCidr, NatGateways: cfg.NatGateways, Tags: p.tags}
+	if cfg.Hardening.FlowLogs {
+		netArgs.FlowLogs = &network.FlowLogsArgs{RetentionDays: cfg.LogRetentionDays}
+	}
+	var err error
+	if p.net, err = network.NewNetwork(ctx, p.prefix, netArgs); err != nil {
+		return err
+	}
+	p.cl, err = cluster.NewCluster(ctx, p.prefix, &cluster.ClusterArgs{
+		VpcId:         p.net.VpcId,
 		NamespaceName: cfg.NamespaceName,
 		// Harmless in App Mesh mode, whose services do not enable Service Connect.
 		ServiceConnectDefaults: true,
-		Tags:                   tags,
+		Tags:                   p.tags,
 	})
 	if err != nil {
 		return err
 	}
-	db, err := database.NewDatabase(ctx, prefix+"-db", &database.DatabaseArgs{
-		VpcId:               net.VpcId,
-		SubnetIds:           net.PrivateSubnetIds,
+	p.db, err = database.NewDatabase(ctx, p.prefix+"-db", &database.DatabaseArgs{
+		VpcId:               p.net.VpcId,
+		SubnetIds:           p.net.PrivateSubnetIds,
 		InstanceClass:       cfg.Database.InstanceClass,
 		EngineVersion:       cfg.Database.EngineVersion,
 		AllocatedStorageGb:  cfg.Database.AllocatedStorageGb,
@@ -77,118 +134,90 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		Protect:  cfg.Database.DeletionProtection,
 		DbName:   cfg.Database.Name,
 		Username: cfg.Database.Username,
-		Tags:     tags,
+		Tags:     p.tags,
 	})
-	if err != nil {
-		return err
-	}
+	return err
+}
 
-	meshImpl, err := mesh.New(ctx, prefix, &mesh.Args{
+// declareMeshTracingAndAlarms declares the mesh and the tracing of the configured modes and
+// the topic the alarms notify.
+func (p *platform) declareMeshTracingAndAlarms(ctx *pulumi.Context) error {
+	cfg := p.cfg
+	var err error
+	p.mesh, err = mesh.New(ctx, p.prefix, &mesh.Args{
 		Mode:          cfg.MeshMode,
-		NamespaceArn:  cl.NamespaceArn,
-		NamespaceId:   cl.NamespaceId,
+		NamespaceArn:  p.cl.NamespaceArn,
+		NamespaceId:   p.cl.NamespaceId,
 		NamespaceName: cfg.NamespaceName,
 		EnvoyImage:    cfg.Hardening.EnvoyImage,
-		Tags:          tags,
+		Tags:          p.tags,
 	})
 	if err != nil {
 		return err
 	}
-	tracing, err := xray.NewTracing(ctx, prefix, &xray.TracingArgs{
+	p.tracing, err = xray.NewTracing(ctx, p.prefix, &xray.TracingArgs{
 		Mode:              cfg.TracingMode,
 		SamplingFixedRate: &cfg.SamplingFixedRate,
 		SamplingReservoir: &cfg.SamplingReservoir,
 		DaemonImage:       cfg.Hardening.XRayDaemonImage,
 		CollectorImage:    cfg.Hardening.CollectorImage,
-		Tags:              tags,
+		Tags:              p.tags,
 	})
 	if err != nil {
 		return err
 	}
+	p.topic, err = alarmTopic(ctx, cfg, p.prefix, p.tags)
+	return err
+}
 
-	topic, err := alarmTopic(ctx, cfg, prefix, tags)
-	if err != nil {
-		return err
+// serviceArgs is what every service of the stack gets: its place on the platform, its
+// size and scaling, alarms, mesh, tracing, logs, health check and image.
+func (p *platform) serviceArgs(svc ServiceConfig, name string) *services.ServiceArgs {
+	cfg := p.cfg
+	args := &services.ServiceArgs{
+		ClusterArn:       p.cl.ClusterArn,
+		VpcId:            p.net.VpcId,
+		SubnetIds:        p.net.PrivateSubnetIds,
+		Cpu:              svc.Cpu,
+		Memory:           svc.Memory,
+		DesiredCount:     svc.DesiredCount,
+		MinCount:         svc.MinCount,
+		MaxCount:         svc.MaxCount,
+		Scaling:          scaling(cfg),
+		AlarmTopicArn:    p.topic.TopicArn,
+		AlarmThresholds:  &cfg.Operations.Thresholds,
+		Mesh:             p.mesh,
+		Parts:            []services.TaskPart{p.tracing},
+		Family:           p.prefix + "-" + name,
+		LogGroupName:     "/meshtrace/" + cfg.Environment + "/" + name,
+		LogRetentionDays: cfg.LogRetentionDays,
+		AppHealthCheck:   appHealthCheck(name),
+		Tags:             p.tags,
 	}
-	common := func(svc ServiceConfig, name string) *services.ServiceArgs {
-		args := &services.ServiceArgs{
-			ClusterArn:       cl.ClusterArn,
-			VpcId:            net.VpcId,
-			SubnetIds:        net.PrivateSubnetIds,
-			Cpu:              svc.Cpu,
-			Memory:           svc.Memory,
-			DesiredCount:     svc.DesiredCount,
-			MinCount:         svc.MinCount,
-			MaxCount:         svc.MaxCount,
-			Scaling:          scaling(cfg),
-			AlarmTopicArn:    topic.TopicArn,
-			AlarmThresholds:  &cfg.Operations.Thresholds,
-			Mesh:             meshImpl,
-			Parts:            []services.TaskPart{tracing},
-			Family:           prefix + "-" + name,
-			LogGroupName:     "/meshtrace/" + cfg.Environment + "/" + name,
-			LogRetentionDays: cfg.LogRetentionDays,
-			AppHealthCheck:   appHealthCheck(name),
-			Tags:             tags,
-		}
-		if svc.Image != "" {
-			args.Image = pulumi.String(svc.Image)
-		} else {
-			// The sources are what the root .dockerignore lets into the build context.
-			args.Build = &services.ImageBuild{Context: ".", Dockerfile: "apps/" + name + "/Dockerfile", Sources: []string{"go.mod", "go.sum", "apps"}}
-		}
-		return args
+	if svc.Image != "" {
+		args.Image = pulumi.String(svc.Image)
+	} else {
+		// The sources are what the root .dockerignore lets into the build context.
+		args.Build = &services.ImageBuild{Context: ".", Dockerfile: "apps/" + name + "/Dockerfile", Sources: []string{"go.mod", "go.sum", "apps"}}
 	}
+	return args
+}
 
-	paymentsArgs := common(cfg.Payments, PaymentsName)
-	payments, err := services.NewService(ctx, PaymentsName, paymentsArgs)
-	if err != nil {
-		return err
-	}
-
-	productsArgs := common(cfg.Products, ProductsName)
-	productsArgs.Public = true
-	productsArgs.PublicSubnetIds = net.PublicSubnetIds
-	productsArgs.ClientOnly = true // reached through its load balancer only
-	productsArgs.ReadinessPath = contract.ReadinessPath
-	productsArgs.Backends = []*services.Service{payments}
-	productsArgs.SecurityGroupIds = []pulumi.StringInput{db.ClientSecurityGroupId}
-	productsArgs.DirectEgressPorts = []int{database.PostgresPort}
-	publicEdge, err := declareEdge(ctx, prefix, cfg, productsArgs, tags)
-	if err != nil {
-		return err
-	}
-	if err := connectProductsToDatabase(ctx, productsArgs, cfg, db, payments); err != nil {
-		return err
-	}
-	products, err := services.NewService(ctx, ProductsName, productsArgs)
-	if err != nil {
-		return err
-	}
-	if err := tracing.DeclareGroup(ctx); err != nil {
-		return err
-	}
-	if err := declareOperations(ctx, cfg, prefix, tags, topic, db, tracing, products, payments); err != nil {
-		return err
-	}
-
+// export declares the stack outputs that are not the edge's or the operations'.
+func (p *platform) export(ctx *pulumi.Context, products, payments *services.Service) {
 	region := regionOf(ctx)
-	if err := publicEdge.finish(ctx, prefix, products, tags); err != nil {
-		return err
-	}
 	ctx.Export("region", pulumi.String(region))
-	ctx.Export("xrayGroupName", tracing.GroupName)
+	ctx.Export("xrayGroupName", p.tracing.GroupName)
 	ctx.Export("xrayConsole", pulumi.Sprintf(
-		"https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#xray:service-map/map?group=%s", region, region, tracing.GroupName))
+		"https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#xray:service-map/map?group=%s", region, region, p.tracing.GroupName))
 	ctx.Export("productsService", products.ServiceName)
 	ctx.Export("paymentsService", payments.ServiceName)
-	ctx.Export("meshMode", pulumi.String(cfg.MeshMode))
-	ctx.Export("tracingMode", pulumi.String(cfg.TracingMode))
-	ctx.Export("vpcId", net.VpcId)
-	ctx.Export("clusterName", cl.ClusterName)
-	ctx.Export("databaseEndpoint", db.Address)
-	ctx.Export("databaseSecretArn", db.SecretArn)
-	return nil
+	ctx.Export("meshMode", pulumi.String(p.cfg.MeshMode))
+	ctx.Export("tracingMode", pulumi.String(p.cfg.TracingMode))
+	ctx.Export("vpcId", p.net.VpcId)
+	ctx.Export("clusterName", p.cl.ClusterName)
+	ctx.Export("databaseEndpoint", p.db.Address)
+	ctx.Export("databaseSecretArn", p.db.SecretArn)
 }
 
 // ProductsDBUser is the database role products signs in as: it may read what products serves
