@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"github.com/meshtrace/meshtrace/components/database"
 )
 
 // EdgeConfig is how the public endpoint is served.
@@ -35,7 +37,7 @@ var (
 
 // Minimums of a prod stack, each with its reason in the refusal.
 const (
-	prodMinBackupRetentionDays = 7 // a week of point-in-time recovery
+	prodMinBackupRetentionDays = database.DefaultBackupRetentionDays
 	prodMinDesiredCount        = 2 // one task per AZ: a deploy or an AZ outage keeps serving
 )
 

@@ -19,6 +19,10 @@ import (
 	"github.com/meshtrace/meshtrace/components/sgrule"
 )
 
+// DefaultBackupRetentionDays keeps a week of point-in-time recovery: enough to notice a bad
+// change made on a Friday. It is also what a prod stack must keep at least.
+const DefaultBackupRetentionDays = 7
+
 // PostgresPort is the port the instance listens on.
 const PostgresPort = 5432
 
@@ -38,7 +42,7 @@ type DatabaseArgs struct {
 	AllocatedStorageGb int
 	// MultiAZ keeps a synchronous standby in another AZ. Default false.
 	MultiAZ bool
-	// BackupRetentionDays keeps automated backups, 1 to 35. Default 7.
+	// BackupRetentionDays keeps automated backups, 1 to 35. Default DefaultBackupRetentionDays.
 	BackupRetentionDays int
 	// DeletionProtection refuses deletion and takes a final snapshot on destroy. Default false.
 	DeletionProtection bool
@@ -87,7 +91,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		a.AllocatedStorageGb = 20
 	}
 	if a.BackupRetentionDays == 0 {
-		a.BackupRetentionDays = 7
+		a.BackupRetentionDays = DefaultBackupRetentionDays
 	}
 	if a.DbName == "" {
 		a.DbName = contract.DatabaseName
