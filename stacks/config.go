@@ -17,6 +17,7 @@ import (
 
 	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/taskspec"
 	"github.com/meshtrace/meshtrace/components/xray"
 )
 
@@ -259,24 +260,9 @@ var keys = []key{
 	}},
 }
 
-// fargateMemory lists, per task CPU, the memory sizes Fargate accepts (MiB).
-var fargateMemory = map[int][]int{
-	256:   {512, 1024, 2048},
-	512:   memRange(1024, 4096, 1024),
-	1024:  memRange(2048, 8192, 1024),
-	2048:  memRange(4096, 16384, 1024),
-	4096:  memRange(8192, 30720, 1024),
-	8192:  memRange(16384, 61440, 4096),
-	16384: memRange(32768, 122880, 8192),
-}
-
-func memRange(from, to, step int) []int {
-	var out []int
-	for m := from; m <= to; m += step {
-		out = append(out, m)
-	}
-	return out
-}
+// fargateMemory lists, per task CPU, the memory sizes Fargate accepts (MiB): the one table
+// in components/taskspec/fargate.json.
+var fargateMemory = taskspec.FargateSizes()
 
 func fargateCPUs() []int {
 	var cpus []int

@@ -6,6 +6,7 @@ or the service guide). Every function returns a list of messages; empty means it
 
 import fnmatch
 import json
+import os
 import re
 
 import yaml
@@ -168,16 +169,15 @@ def allows(policy_texts, action, resource):
 
 # --- ECS task definitions -----------------------------------------------------------------
 
-# Fargate task sizes: cpu units -> the memory (MiB) each allows. ECS guide, "Task size".
-FARGATE_SIZES = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4096 + 1, 1024)),
-    1024: list(range(2048, 8192 + 1, 1024)),
-    2048: list(range(4096, 16384 + 1, 1024)),
-    4096: list(range(8192, 30720 + 1, 1024)),
-    8192: list(range(16384, 61440 + 1, 4096)),
-    16384: list(range(32768, 122880 + 1, 8192)),
-}
+def fargate_sizes():
+    """cpu units -> the memory (MiB) each allows: the one table, components/taskspec/fargate.json."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "components", "taskspec", "fargate.json")
+    with open(path) as f:
+        table = json.load(f)
+    return {s["cpu"]: s.get("memory", []) + list(range(s.get("from", 0), s.get("to", -1) + 1, s.get("step", 1))) for s in table["sizes"]}
+
+
+FARGATE_SIZES = fargate_sizes()
 
 # HealthCheck ranges, from the API reference (botocore's ecs model documentation).
 HEALTH_CHECK_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "startPeriod": (0, 300)}

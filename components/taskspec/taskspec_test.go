@@ -36,3 +36,10 @@ func TestPolicyJSONHasIAMShape(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestFargateSizesTable(t *testing.T) {
+	sizes := FargateSizes()
+	if len(sizes) != 7 || len(sizes[256]) != 3 || sizes[512][0] != 1024 || sizes[512][3] != 4096 || sizes[16384][len(sizes[16384])-1] != 122880 {
+		t.Errorf("sizes %v", sizes)
+	}
+}
