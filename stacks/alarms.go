@@ -42,6 +42,7 @@ func declareOperations(ctx *pulumi.Context, cfg Config, prefix string, tags pulu
 			MaxConnections:     maxConns,
 			AllocatedStorageGb: cfg.Database.AllocatedStorageGb,
 			MemoryGiB:          memory,
+			ClientLogGroup:     products.LogGroupName,
 		},
 		XRayGroupName: tracing.GroupName,
 		Services:      views,

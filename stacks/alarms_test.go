@@ -322,3 +322,24 @@ func TestTheDashboardShowsTheStacksOwnMetrics(t *testing.T) {
 		}
 	})
 }
+
+// Authentication failures of products against the database (its log lines) count toward an
+// alarm on the stack's topic (issue 16).
+func TestDatabaseAuthenticationFailuresRaiseAnAlarm(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		filter := only(t, s.m, "aws:cloudwatch/logMetricFilter:LogMetricFilter").Plain()
+		if filter["logGroupName"] != "/meshtrace/"+DefaultEnvironment(s.stack)+"/"+ProductsName ||
+			filter["pattern"] != `{ $.msg = "database authentication failed" }` {
+			t.Errorf("metric filter %v", filter)
+		}
+		mt := filter["metricTransformation"].(map[string]any)
+		alarm, ok := s.m.Find("aws:cloudwatch/metricAlarm:MetricAlarm", s.prefix+"-db-auth-failures")
+		if !ok {
+			t.Fatal("no alarm on authentication failures")
+		}
+		in := alarm.Plain()
+		if in["metricName"] != mt["name"] || in["namespace"] != mt["namespace"] || in["threshold"] != 1.0 || in["treatMissingData"] != "notBreaching" || len(in["alarmActions"].([]any)) != 1 {
+			t.Errorf("alarm %v on %v", in, mt)
+		}
+	})
+}

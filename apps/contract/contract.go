@@ -32,6 +32,10 @@ const (
 // exit 0 or 1: the container health check of an image without a shell or curl (distroless).
 const HealthCheckFlag = "-healthcheck"
 
+// DatabaseAuthFailedMessage is the log message (the JSON logs' msg) products writes when the
+// database refuses its credential (SQLSTATE class 28); the stack's alarm counts these lines.
+const DatabaseAuthFailedMessage = "database authentication failed"
+
 // DatabaseName is the PostgreSQL database products reads (DB_NAME's default, and the name
 // the stack's RDS instance creates).
 const DatabaseName = "DataWarehouseX"

@@ -127,7 +127,7 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		message := "database unavailable"
 		if authenticationFailed(err) {
-			message = "database authentication failed"
+			message = contract.DatabaseAuthFailedMessage
 		}
 		a.log.Warn("not ready: "+message, "error", err.Error(), "sqlstate", sqlState(err))
 		body["status"], body["error"], body["sqlstate"] = "not ready", message, sqlState(err)
@@ -145,7 +145,7 @@ func (a *app) failDatabase(ctx context.Context, w http.ResponseWriter, message s
 	switch {
 	case authenticationFailed(err):
 		// The client learns no more than for any outage; the log says what happened.
-		a.failWithLog(ctx, w, http.StatusServiceUnavailable, "database unavailable", "database authentication failed", err)
+		a.failWithLog(ctx, w, http.StatusServiceUnavailable, "database unavailable", contract.DatabaseAuthFailedMessage, err)
 	case databaseUnavailable(err):
 		a.fail(ctx, w, http.StatusServiceUnavailable, "database unavailable", err)
 	default:

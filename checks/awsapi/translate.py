@@ -777,6 +777,13 @@ def create_db_instance(r, graph):
     return [make("rds", "CreateDBInstance", params, r, set(DB_INSTANCE_FIELDS) | {"tags"})]
 
 
+def put_metric_filter(r, graph):
+    t = r.inputs.get("metricTransformation") or {}
+    params = {"logGroupName": r.inputs.get("logGroupName"), "filterName": physical_name(r), "filterPattern": r.inputs.get("pattern"),
+              "metricTransformations": [pick(t, {"name": "metricName", "namespace": "metricNamespace", "value": "metricValue", "defaultValue": "defaultValue", "unit": "unit"})]}
+    return [make("logs", "PutMetricFilter", params, r, {"logGroupName", "name", "pattern", "metricTransformation"})]
+
+
 def put_lifecycle_policy(r, graph):
     params = pick(r.inputs, {"repository": "repositoryName", "policy": "lifecyclePolicyText", "registryId": "registryId"})
     return [make("ecr", "PutLifecyclePolicy", params, r, {"repository", "policy", "registryId"})]
@@ -972,6 +979,7 @@ import operations  # noqa: E402  (it imports helpers from this module)
 TRANSLATORS = {
     "aws:sns/topic:Topic": operations.create_topic,
     "aws:sns/topicSubscription:TopicSubscription": operations.subscribe,
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": put_metric_filter,
     "aws:cloudwatch/metricAlarm:MetricAlarm": operations.put_metric_alarm,
     **TRANSLATORS,
     "aws:appautoscaling/target:Target": operations.register_scalable_target,

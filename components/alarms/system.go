@@ -6,6 +6,8 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/meshtrace/meshtrace/apps/contract"
 )
 
 // DatabaseArgs describe the database the alarms watch.
@@ -17,7 +19,14 @@ type DatabaseArgs struct {
 	MaxConnections     int
 	AllocatedStorageGb int
 	MemoryGiB          float64
+	// ClientLogGroup is the log group of the app that reads the database; its
+	// "database authentication failed" lines (SQLSTATE class 28) become a metric and an
+	// alarm. Default nil: no such alarm.
+	ClientLogGroup pulumi.StringInput
 }
+
+// DBAuthFailuresName names the alarm on the database refusing its client's credential.
+func DBAuthFailuresName(prefix string) string { return prefix + "-db-auth-failures" }
 
 // ServiceView is what the dashboard shows of a service.
 type ServiceView struct {
@@ -93,6 +102,13 @@ func NewSystem(ctx *pulumi.Context, name string, args *SystemArgs, opts ...pulum
 			namespace: NamespaceXRay, metric: "FaultRate", stat: "Average", dimensions: pulumi.StringMap{"GroupName": args.XRayGroupName},
 			comparison: "GreaterThanThreshold", threshold: t.TraceFaultPercent / 100, period: slowPeriodSeconds, datapoints: 2, periods: 3, missing: missingIsFine,
 		},
+	}
+	if db.ClientLogGroup != nil {
+		authFailures, err := authFailureAlarm(ctx, name, db.ClientLogGroup, parent)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, authFailures)
 	}
 	for _, a := range all {
 		if _, err := declare(ctx, a, args.TopicArn, args.Tags, parent); err != nil {
@@ -203,4 +219,27 @@ func renderDashboard(region, dbIdentifier, group string, services []resolved) (s
 	add(8, 6, "metric", graph("traces: fault rate", "Average", [][]any{{NamespaceXRay, "FaultRate", "GroupName", group}}))
 	b, err := json.Marshal(map[string]any{"widgets": widgets})
 	return string(b), err
+}
+
+// authFailureAlarm counts the client's "database authentication failed" log lines (its JSON
+// logs' msg) as a metric, and alarms on any within a minute: a credential the database
+// refuses (a rotation gone wrong, a revoked grant) fails every new connection.
+func authFailureAlarm(ctx *pulumi.Context, name string, logGroup pulumi.StringInput, opts ...pulumi.ResourceOption) (alarm, error) {
+	namespace, metric := "meshtrace/"+name, "DatabaseAuthFailures"
+	if _, err := cloudwatch.NewLogMetricFilter(ctx, DBAuthFailuresName(name), &cloudwatch.LogMetricFilterArgs{
+		LogGroupName: logGroup,
+		Pattern:      pulumi.String(fmt.Sprintf(`{ $.msg = %q }`, contract.DatabaseAuthFailedMessage)),
+		MetricTransformation: cloudwatch.LogMetricFilterMetricTransformationArgs{
+			Name: pulumi.String(metric), Namespace: pulumi.String(namespace), Value: pulumi.String("1"),
+		},
+	}, opts...); err != nil {
+		return alarm{}, err
+	}
+	return alarm{
+		name: DBAuthFailuresName(name), description: name + ": the database refuses its client's credential (SQLSTATE class 28)",
+		namespace: namespace, metric: metric, stat: "Sum",
+		comparison: "GreaterThanOrEqualToThreshold", threshold: 1, period: 60, datapoints: 1, periods: 1,
+		// No such log line is no failure.
+		missing: missingIsFine,
+	}, nil
 }
