@@ -106,7 +106,8 @@ func (h handles) metricProblem(namespace, metric string, dims map[string]string)
 
 func stringMap(v any) map[string]string {
 	out := map[string]string{}
-	for k, e := range v.(map[string]any) {
+	m, _ := v.(map[string]any) // no dimensions: an empty map
+	for k, e := range m {
 		out[k] = fmt.Sprint(e)
 	}
 	return out
@@ -120,6 +121,14 @@ func alarmProblems(rs []pulumitest.Resource) []string {
 	for _, r := range rs {
 		if r.Type == tTopic {
 			topics = append(topics, pulumitest.Outputs(r)["arn"])
+		}
+	}
+	// Metrics the stack publishes itself, from its log metric filters (no dimensions).
+	published := map[string]bool{}
+	for _, r := range rs {
+		if r.Type == "aws:cloudwatch/logMetricFilter:LogMetricFilter" {
+			mt := r.Plain()["metricTransformation"].(map[string]any)
+			published[str(mt["namespace"])+" "+str(mt["name"])] = true
 		}
 	}
 	var problems []string
@@ -136,6 +145,10 @@ func alarmProblems(rs []pulumitest.Resource) []string {
 						report(p)
 					}
 				}
+			}
+		} else if published[str(a["namespace"])+" "+str(a["metricName"])] {
+			if len(stringMap(a["dimensions"])) != 0 {
+				report(fmt.Sprintf("%s %s: the stack's metric filter publishes it without dimensions", a["namespace"], a["metricName"]))
 			}
 		} else if p := h.metricProblem(str(a["namespace"]), str(a["metricName"]), stringMap(a["dimensions"])); p != "" {
 			report(p)
@@ -158,7 +171,7 @@ func TestEveryAlarmWatchesTheStacksOwnResourcesAndPagesItsTopic(t *testing.T) {
 		}
 		want := []string{
 			"products-alb-5xx", "products-target-5xx", "products-latency-p99", "products-unhealthy-hosts", "products-running-tasks",
-			"payments-running-tasks", "db-cpu", "db-free-storage", "db-connections", "db-freeable-memory", "trace-faults",
+			"payments-running-tasks", "db-cpu", "db-free-storage", "db-connections", "db-freeable-memory", "db-auth-failures", "trace-faults",
 		}
 		if s.modes.Mesh == MeshServiceConnect {
 			want = append(want, "payments-mesh-5xx")

@@ -113,6 +113,47 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 	dnsName := name + "." + m.args.NamespaceName
 	opts = append(opts, pulumi.DependsOn([]pulumi.Resource{m}))
 
+	node, discovery, err := m.declareNode(ctx, member, healthPath, opts...)
+	if err != nil {
+		return nil, err
+	}
+	service, err := m.declareRouting(ctx, name, dnsName, member.Port, node, opts...)
+	if err != nil {
+		return nil, err
+	}
+
+	envoyEnv := member.ProxyEnvironment
+	task := pulumix.Apply[string](node.Arn, func(nodeArn string) taskspec.Part {
+		envoy := EnvoyContainer(nodeArn, envoyEnv)
+		envoy.Image = m.args.EnvoyImage
+		return taskspec.Part{
+			Sidecars:           []taskspec.ContainerDefinition{envoy},
+			ProxyConfiguration: EnvoyProxyConfiguration(member.Port, member.DirectEgressPorts),
+			AppDependsOn:       []taskspec.ContainerDependency{{ContainerName: EnvoyContainerName, Condition: taskspec.ConditionHealthy}},
+			// Envoy fetches its configuration for this node only.
+			TaskRoleStatements: []taskspec.Statement{taskspec.Allow("AppMeshEnvoy", []string{"appmesh:StreamAggregatedResources"}, nodeArn)},
+		}
+	})
+
+	return &Membership{
+		Name:       name,
+		Port:       member.Port,
+		ClientOnly: member.ClientOnly,
+		Endpoint:   pulumi.Sprintf("http://%s:%d", service.Name, member.Port),
+		Task:       task,
+		ServiceRegistries: ecs.ServiceServiceRegistriesArgs{
+			RegistryArn: discovery.Arn,
+		},
+		DependsOn: []pulumi.Resource{node, service},
+		ref:       service.Name,
+	}, nil
+}
+
+// declareNode declares the member's Cloud Map service and its virtual node: the listener
+// with its health check and idle timeout, Cloud Map discovery, the backends it calls, and an
+// access log.
+func (m *AppMesh) declareNode(ctx *pulumi.Context, member Member, healthPath string, opts ...pulumi.ResourceOption) (*appmesh.VirtualNode, *servicediscovery.Service, error) {
+	name := member.Name
 	discovery, err := servicediscovery.NewService(ctx, name, &servicediscovery.ServiceArgs{
 		Name:        pulumi.String(name),
 		NamespaceId: m.args.NamespaceId,
@@ -128,7 +169,7 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 		Tags:                    m.args.Tags,
 	}, opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	var backends appmesh.VirtualNodeSpecBackendArray
@@ -175,15 +216,21 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 		Tags: m.args.Tags,
 	}, opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return node, discovery, nil
+}
+
+// declareRouting declares the member's virtual router, its route (retries and timeouts) to
+// the node, and the virtual service clients call by dnsName.
+func (m *AppMesh) declareRouting(ctx *pulumi.Context, name, dnsName string, port int, node *appmesh.VirtualNode, opts ...pulumi.ResourceOption) (*appmesh.VirtualService, error) {
 	router, err := appmesh.NewVirtualRouter(ctx, name, &appmesh.VirtualRouterArgs{
 		Name:     pulumi.String(name),
 		MeshName: m.MeshName,
 		Spec: appmesh.VirtualRouterSpecArgs{
 			Listeners: appmesh.VirtualRouterSpecListenerArray{
 				appmesh.VirtualRouterSpecListenerArgs{
-					PortMapping: appmesh.VirtualRouterSpecListenerPortMappingArgs{Port: pulumi.Int(member.Port), Protocol: pulumi.String("http")},
+					PortMapping: appmesh.VirtualRouterSpecListenerPortMappingArgs{Port: pulumi.Int(port), Protocol: pulumi.String("http")},
 				},
 			},
 		},
@@ -235,29 +282,5 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 		return nil, err
 	}
 
-	envoyEnv := member.ProxyEnvironment
-	task := pulumix.Apply[string](node.Arn, func(nodeArn string) taskspec.Part {
-		envoy := EnvoyContainer(nodeArn, envoyEnv)
-		envoy.Image = m.args.EnvoyImage
-		return taskspec.Part{
-			Sidecars:           []taskspec.ContainerDefinition{envoy},
-			ProxyConfiguration: EnvoyProxyConfiguration(member.Port, member.DirectEgressPorts),
-			AppDependsOn:       []taskspec.ContainerDependency{{ContainerName: EnvoyContainerName, Condition: taskspec.ConditionHealthy}},
-			// Envoy fetches its configuration for this node only.
-			TaskRoleStatements: []taskspec.Statement{taskspec.Allow("AppMeshEnvoy", []string{"appmesh:StreamAggregatedResources"}, nodeArn)},
-		}
-	})
-
-	return &Membership{
-		Name:       name,
-		Port:       member.Port,
-		ClientOnly: member.ClientOnly,
-		Endpoint:   pulumi.Sprintf("http://%s:%d", service.Name, member.Port),
-		Task:       task,
-		ServiceRegistries: ecs.ServiceServiceRegistriesArgs{
-			RegistryArn: discovery.Arn,
-		},
-		DependsOn: []pulumi.Resource{node, service},
-		ref:       service.Name,
-	}, nil
+	return service, nil
 }
