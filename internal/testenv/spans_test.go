@@ -43,7 +43,7 @@ func TestParseOTLPTracesReadsBothEncodings(t *testing.T) {
 	if err := FormatSpanTree(&tree, []Span{child, a[0]}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(tree.String(), "products: GET /x (server)  GET /x  -> 502  2.50 ms  ERROR  cause: boom\n└─ products: HTTP GET (client)") {
+	if !strings.HasPrefix(tree.String(), "products: GET /x (server)  -> 502  2.50 ms  ERROR  cause: boom\n└─ products: HTTP GET (client)") {
 		t.Fatalf("tree:\n%s", tree.String())
 	}
 }
