@@ -249,6 +249,9 @@ var keys = []key{
 	{"vpcFlowLogs", "false", "true", "true | false (VPC flow logs to CloudWatch Logs)", func(c *Config, v string) error {
 		return boolean(&c.Hardening.FlowLogs, v)
 	}},
+	{"vpcEndpoints", "false", "true", "true | false (VPC endpoints for AWS, sidecar images through an ECR pull-through cache; the tasks' 443 egress only to them)", func(c *Config, v string) error {
+		return boolean(&c.Hardening.VpcEndpoints, v)
+	}},
 	{"envoyImage", "", "", "empty (the pinned default) or an image URI; in prod with a @sha256 digest", func(c *Config, v string) error {
 		return optionalMatch(&c.Hardening.EnvoyImage, v, imagePattern)
 	}},

@@ -42,6 +42,8 @@ func TestConfigDefaultsPerEnvironment(t *testing.T) {
 		{"logRetentionDays", dev.LogRetentionDays, prod.LogRetentionDays, 7, 90},
 		{"samplingFixedRate", dev.SamplingFixedRate, prod.SamplingFixedRate, 0.05, 0.05},
 		{"samplingReservoir", dev.SamplingReservoir, prod.SamplingReservoir, 1, 1},
+		{"vpcFlowLogs", dev.Hardening.FlowLogs, prod.Hardening.FlowLogs, false, true},
+		{"vpcEndpoints", dev.Hardening.VpcEndpoints, prod.Hardening.VpcEndpoints, false, true},
 	}
 	for _, c := range checks {
 		if c.dev != c.wantDev || c.prod != c.wantProd {
@@ -88,6 +90,7 @@ func TestConfigAcceptsGoodValues(t *testing.T) {
 		"paymentsImage":         "ghcr.io/acme/payments@sha256:" + strings.Repeat("a", 64),
 		"samplingFixedRate":     "1",
 		"samplingReservoir":     "0",
+		"vpcEndpoints":          "true",
 		// appmesh is accepted with the acknowledgement.
 		"allowDiscontinuedAppMesh": "true",
 	}
@@ -96,7 +99,8 @@ func TestConfigAcceptsGoodValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.MeshMode != MeshAppMesh || c.TracingMode != TracingADOT || c.Products.Cpu != 1024 || c.Payments.Memory != 3072 ||
-		c.Products.Image == "" || c.Payments.Image == "" || c.Database.EngineVersion != "16.4" || c.VpcCidr != "172.20.0.0/20" {
+		c.Products.Image == "" || c.Payments.Image == "" || c.Database.EngineVersion != "16.4" || c.VpcCidr != "172.20.0.0/20" ||
+		!c.Hardening.VpcEndpoints {
 		t.Errorf("values not applied: %+v", c)
 	}
 }
@@ -118,6 +122,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"vpcCidr", "10.0.1.0/16", "host bits"},
 		{"vpcCidr", "fd00::/48", "IPv4"},
 		{"natGateways", "none", "single | onePerAz"},
+		{"vpcEndpoints", "yes", "true | false"},
 		{"namespace", "local", "DNS name"},
 		{"namespace", "Mesh.Local", "DNS name"},
 		{"logRetentionDays", "10", "CloudWatch retention"},

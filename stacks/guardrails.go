@@ -26,6 +26,9 @@ func (e EdgeConfig) HTTPS() bool { return e.CertificateArn != "" || e.DomainName
 // HardeningConfig is the network and supply-chain hardening.
 type HardeningConfig struct {
 	FlowLogs bool // VPC flow logs; dev false, prod true
+	// VpcEndpoints: the tasks reach AWS through VPC endpoints, and the sidecar images through
+	// an ECR pull-through cache of public.ecr.aws, not through NAT; dev false, prod true.
+	VpcEndpoints bool
 	// Sidecar images; empty: the components' pinned defaults.
 	EnvoyImage, XRayDaemonImage, CollectorImage string
 }

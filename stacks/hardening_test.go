@@ -231,3 +231,113 @@ func TestFlowLogsInProd(t *testing.T) {
 		}
 	})
 }
+
+const (
+	tVpcEndpoint = "aws:ec2/vpcEndpoint:VpcEndpoint"
+	tCacheRule   = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+)
+
+// prod (vpcEndpoints on by default) reaches AWS through VPC endpoints: interface endpoints for
+// what ECS and the tasks call (App Mesh's Envoy management in appmesh mode) and an S3 gateway
+// endpoint; the services' 443 egress goes to the endpoints' group and S3's prefix list, never
+// 0.0.0.0/0; the sidecar images come through a pull-through cache of public.ecr.aws that the
+// execution roles may pull from and import into. dev: none of it, 443 to 0.0.0.0/0 via NAT.
+func TestVpcEndpointsInProd(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		on := s.stack == "prod"
+		endpoints := map[string]map[string]any{}
+		for _, e := range s.m.ByType(tVpcEndpoint) {
+			in := e.Plain()
+			endpoints[strings.TrimPrefix(in["serviceName"].(string), "com.amazonaws.us-east-1.")] = in
+		}
+		want := []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager", "xray", "ecs", "ecs-agent", "ecs-telemetry", "sts", "s3"}
+		if s.modes.Mesh == MeshAppMesh {
+			want = append(want, "appmesh-envoy-management")
+		}
+		if !on {
+			want = nil
+		}
+		if len(endpoints) != len(want) {
+			t.Errorf("endpoints %v, want %v", keysOf(endpoints), want)
+		}
+		for _, svc := range want {
+			if _, ok := endpoints[svc]; !ok {
+				t.Errorf("no %s endpoint", svc)
+			}
+		}
+		if on && (endpoints["s3"]["vpcEndpointType"] != "Gateway" || endpoints["ecr.dkr"]["privateDnsEnabled"] != true ||
+			endpoints["ecr.dkr"]["securityGroupIds"].([]any)[0] != s.prefix+"-endpoints-id") {
+			t.Errorf("s3 %v, ecr.dkr %v", endpoints["s3"], endpoints["ecr.dkr"])
+		}
+
+		const cachePrefix = "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+		repos := "arn:aws:ecr:us-east-1:123456789012:repository/" + s.prefix + "-ecr-public/*"
+		if rules := s.m.ByType(tCacheRule); on != (len(rules) == 1) || on && rules[0].Plain()["upstreamRegistryUrl"] != "public.ecr.aws" {
+			t.Errorf("pull-through cache rules %+v", rules)
+		}
+		for _, name := range []string{ProductsName, PaymentsName} {
+			var https []map[string]any
+			for _, r := range childrenOf(s.m, "meshtrace:services:Service", name, tEgress) {
+				in := r.Plain()
+				if on && in["cidrIpv4"] == "0.0.0.0/0" {
+					t.Errorf("%s: %s egress to 0.0.0.0/0 with VPC endpoints", name, r.Name)
+				}
+				if in["fromPort"] == 443.0 {
+					https = append(https, in)
+				}
+			}
+			switch {
+			case on && (len(https) != 2 || https[0]["referencedSecurityGroupId"] != s.prefix+"-endpoints-id" || https[1]["prefixListId"] != pulumitest.S3PrefixListId):
+				t.Errorf("%s: 443 egress %v", name, https)
+			case !on && (len(https) != 1 || https[0]["cidrIpv4"] != "0.0.0.0/0"):
+				t.Errorf("%s: 443 egress %v", name, https)
+			}
+			sidecars := 0
+			for cname, c := range s.containers(t, name) {
+				if cname == "app" || cname == "migrate" {
+					continue // the stack's own images, in its own repositories
+				}
+				sidecars++
+				if through := strings.HasPrefix(c.Image, cachePrefix+s.prefix+"-ecr-public/"); through != on || !on && !strings.HasPrefix(c.Image, "public.ecr.aws/") {
+					t.Errorf("%s: sidecar %s image %s (endpoints %v)", name, cname, c.Image, on)
+				}
+			}
+			if sidecars == 0 {
+				t.Errorf("%s: no sidecars", name)
+			}
+			exec := s.policy(t, name+"-execution")
+			for _, action := range []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"} {
+				if hasStatement(exec, action, repos) != on {
+					t.Errorf("%s: execution role %s on the cache: %v", name, action, !on)
+				}
+			}
+		}
+	})
+}
+
+func keysOf(m map[string]map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// With vpcEndpoints a sidecar image override from public.ecr.aws also comes through the cache;
+// one from another registry is used as it is.
+func TestSidecarOverridesFromPublicECRGoThroughTheCache(t *testing.T) {
+	digest := "@sha256:" + strings.Repeat("d", 64)
+	m := runStack(t, "prod", map[string]string{
+		Namespace + ":xrayDaemonImage": "public.ecr.aws/xray/aws-xray-daemon" + digest,
+		Namespace + ":adotImage":       "123456789012.dkr.ecr.us-east-1.amazonaws.com/adot" + digest,
+	})
+	s := system{stack: "prod", prefix: "meshtrace-prod", m: m}
+	if got := s.containers(t, PaymentsName)["xray"].Image; got != "123456789012.dkr.ecr.us-east-1.amazonaws.com/meshtrace-prod-ecr-public/xray/aws-xray-daemon"+digest {
+		t.Errorf("xray daemon %s", got)
+	}
+	adot := runStack(t, "prod", map[string]string{Namespace + ":tracingMode": TracingADOT, Namespace + ":adotImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/adot" + digest})
+	s.m = adot
+	if got := s.containers(t, PaymentsName)["xray"].Image; got != "123456789012.dkr.ecr.us-east-1.amazonaws.com/adot"+digest {
+		t.Errorf("adot %s", got)
+	}
+}

@@ -97,6 +97,7 @@ type platform struct {
 	mesh    mesh.Mesh
 	tracing *xray.Tracing
 	topic   *alarms.Topic
+	cache   *imageCache // the sidecar images' pull-through cache; nil without VPC endpoints
 }
 
 // declareFoundation declares the network, the cluster and the database.
@@ -107,6 +108,12 @@ func (p *platform) declareFoundation(ctx *pulumi.Context) error {
 		netArgs.FlowLogs = &network.FlowLogsArgs{RetentionDays: cfg.LogRetentionDays}
 	}
 	var err error
+	if cfg.Hardening.VpcEndpoints {
+		netArgs.Endpoints = &network.EndpointsArgs{PublicECRCachePrefix: p.prefix + "-ecr-public"}
+		if p.cache, err = newImageCache(ctx, netArgs.Endpoints.PublicECRCachePrefix); err != nil {
+			return err
+		}
+	}
 	if p.net, err = network.NewNetwork(ctx, p.prefix, netArgs); err != nil {
 		return err
 	}
@@ -144,14 +151,22 @@ func (p *platform) declareFoundation(ctx *pulumi.Context) error {
 func (p *platform) declareMeshTracingAndAlarms(ctx *pulumi.Context) error {
 	cfg := p.cfg
 	var err error
-	p.mesh, err = mesh.New(ctx, p.prefix, &mesh.Args{
+	meshArgs := &mesh.Args{
 		Mode:          cfg.MeshMode,
 		NamespaceArn:  p.cl.NamespaceArn,
 		NamespaceId:   p.cl.NamespaceId,
 		NamespaceName: cfg.NamespaceName,
-		EnvoyImage:    cfg.Hardening.EnvoyImage,
+		EnvoyImage:    p.cache.address(orDefault(cfg.Hardening.EnvoyImage, mesh.EnvoyImage)),
 		Tags:          p.tags,
-	})
+	}
+	if cfg.Hardening.VpcEndpoints {
+		// In App Mesh mode Envoy fetches its configuration from App Mesh's control plane: the
+		// mesh declares that endpoint (a mode switch leaves the network alone).
+		meshArgs.ControlPlaneEndpoint = &mesh.ControlPlaneEndpoint{
+			VpcId: p.net.VpcId, SubnetIds: p.net.PrivateSubnetIds, SecurityGroupId: p.net.EndpointSecurityGroupId,
+		}
+	}
+	p.mesh, err = mesh.New(ctx, p.prefix, meshArgs)
 	if err != nil {
 		return err
 	}
@@ -159,8 +174,8 @@ func (p *platform) declareMeshTracingAndAlarms(ctx *pulumi.Context) error {
 		Mode:              cfg.TracingMode,
 		SamplingFixedRate: &cfg.SamplingFixedRate,
 		SamplingReservoir: &cfg.SamplingReservoir,
-		DaemonImage:       cfg.Hardening.XRayDaemonImage,
-		CollectorImage:    cfg.Hardening.CollectorImage,
+		DaemonImage:       p.cache.address(orDefault(cfg.Hardening.XRayDaemonImage, xray.DaemonImage)),
+		CollectorImage:    p.cache.address(orDefault(cfg.Hardening.CollectorImage, xray.CollectorImage)),
 		Tags:              p.tags,
 	})
 	if err != nil {
@@ -193,6 +208,10 @@ func (p *platform) serviceArgs(svc ServiceConfig, name string) *services.Service
 		LogRetentionDays: cfg.LogRetentionDays,
 		AppHealthCheck:   appHealthCheck(name),
 		Tags:             p.tags,
+	}
+	if p.cache != nil {
+		args.AwsEgress = &services.AwsEgress{SecurityGroupId: p.net.EndpointSecurityGroupId, PrefixListId: p.net.S3PrefixListId}
+		args.CachedImageRepositories = p.net.PublicECRCacheRepositories
 	}
 	if svc.Image != "" {
 		args.Image = pulumi.String(svc.Image)
@@ -281,6 +300,14 @@ func appHealthCheck(name string) *taskspec.HealthCheck {
 		Retries:     3,
 		StartPeriod: 30,
 	}
+}
+
+// orDefault is image, or def when image is "".
+func orDefault(image, def string) string {
+	if image == "" {
+		return def
+	}
+	return image
 }
 
 func withEntries(base, more map[string]pulumi.StringInput) map[string]pulumi.StringInput {

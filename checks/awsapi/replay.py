@@ -29,6 +29,9 @@ import translate
 from crosscheck import Finding
 from graph import MOCK_ACCOUNT, mock_arn
 
+# The prefix list internal/pulumitest's mocks give an S3 gateway endpoint (pulumitest.S3PrefixListId).
+MOCK_S3_PREFIX_LIST = "pl-63a5400a"
+
 # Calls moto 5.2.1 does not implement (checked against its source: moto/appmesh/responses.py
 # has no create_virtual_service, moto/xray/responses.py only traces and telemetry). They are
 # validated against the model only.
@@ -36,6 +39,7 @@ NOT_IMPLEMENTED = {
     ("appmesh", "CreateVirtualService"): "moto 5.2.1 does not implement appmesh CreateVirtualService",
     ("xray", "CreateSamplingRule"): "moto 5.2.1 does not implement xray CreateSamplingRule",
     ("xray", "CreateGroup"): "moto 5.2.1 does not implement xray CreateGroup",
+    ("ecr", "CreatePullThroughCacheRule"): "moto 5.2.1 does not implement ecr CreatePullThroughCacheRule",
 }
 
 
@@ -174,9 +178,19 @@ class MotoServer:
 # Where a request refers to another resource, and what kind of resource. The mocks give
 # every resource the id <name>-id, so a security group and a Cloud Map service of the same
 # name share one; the kind says which one is meant.
-SECURITY_GROUP_RULE = [("GroupId", "security group"), ("IpPermissions[].UserIdGroupPairs[].GroupId", "security group")]
+SECURITY_GROUP_RULE = [
+    ("GroupId", "security group"),
+    ("IpPermissions[].UserIdGroupPairs[].GroupId", "security group"),
+    ("IpPermissions[].PrefixListIds[].PrefixListId", "prefix list"),
+]
 REFERENCES = {
     ("ec2", "CreateSecurityGroup"): [("VpcId", "vpc")],
+    ("ec2", "CreateVpcEndpoint"): [
+        ("VpcId", "vpc"),
+        ("SubnetIds[]", "subnet"),
+        ("SecurityGroupIds[]", "security group"),
+        ("RouteTableIds[]", "route table"),
+    ],
     ("ec2", "CreateFlowLogs"): [("ResourceIds[]", "vpc"), ("DeliverLogsPermissionArn", "role arn")],
     ("ec2", "AuthorizeSecurityGroupIngress"): SECURITY_GROUP_RULE,
     ("ec2", "AuthorizeSecurityGroupEgress"): SECURITY_GROUP_RULE,
@@ -321,6 +335,12 @@ class Replay:
                 response = self.call("ec2", "CreateSubnet", params, vpc.label())
                 if response:
                     self.ids["subnet"][mock_subnet] = response["Subnet"]["SubnetId"]
+            # The route tables ec2.getRouteTables answers with under the mocks (the S3 gateway
+            # endpoint's).
+            for mock_table in sorted({s for call in calls for s in strings(call.params) if s.startswith("rtb-")}):
+                response = self.call("ec2", "CreateRouteTable", {"VpcId": vpc_id}, vpc.label())
+                if response:
+                    self.ids["route table"][mock_table] = response["RouteTable"]["RouteTableId"]
 
     def stand_in_secrets(self):
         """RDS creates the master user secret of a manageMasterUserPassword instance; the
@@ -390,6 +410,17 @@ def record_security_group(replay, call, response):
     replay.ids["security group"][call.resource.mock_id] = response["GroupId"]
 
 
+def record_vpc_endpoint(replay, call, response):
+    """A gateway endpoint's prefix list: the mocks' S3PrefixListId stands for the one AWS (and
+    moto) keeps for the service, which the egress rules name."""
+    endpoint = response["VpcEndpoint"]
+    if endpoint.get("VpcEndpointType", "").lower() != "gateway":
+        return
+    lists = replay.client("ec2").describe_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [call.params["ServiceName"]]}])
+    for pl in lists.get("PrefixLists", []):
+        replay.ids["prefix list"][MOCK_S3_PREFIX_LIST] = pl["PrefixListId"]
+
+
 def record_role(replay, call, response):
     role = response["Role"]
     replay.ids["role"][role["RoleName"]] = role["RoleName"]  # PutRolePolicy names it (translate.role_name)
@@ -452,6 +483,7 @@ def record_create_service(replay, call, response):
 
 RECORDERS = {
     "CreateSecurityGroup": record_security_group,
+    "CreateVpcEndpoint": record_vpc_endpoint,
     "CreateRole": record_role,
     "CreatePolicy": record_policy,
     "CreatePrivateDnsNamespace": record_namespace,

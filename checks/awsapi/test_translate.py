@@ -145,3 +145,31 @@ class OtherServicesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class VpcEndpointTest(unittest.TestCase):
+    def test_interface_and_gateway_endpoints(self):
+        iface = only_call(
+            "aws:ec2/vpcEndpoint:VpcEndpoint",
+            "ecr-dkr",
+            {"vpcId": "vpc-1", "serviceName": "com.amazonaws.us-east-1.ecr.dkr", "vpcEndpointType": "Interface",
+             "subnetIds": ["subnet-a"], "securityGroupIds": ["sg-e"], "privateDnsEnabled": True, "tags": {"k": "v"}},
+        )
+        self.assertEqual(iface.problems, [])
+        self.assertEqual(iface.params["SubnetIds"], ["subnet-a"])
+        self.assertEqual(iface.params["SecurityGroupIds"], ["sg-e"])
+        self.assertTrue(iface.params["PrivateDnsEnabled"])
+        self.assertEqual(iface.params["TagSpecifications"][0]["ResourceType"], "vpc-endpoint")
+        gateway = only_call(
+            "aws:ec2/vpcEndpoint:VpcEndpoint",
+            "s3",
+            {"vpcId": "vpc-1", "serviceName": "com.amazonaws.us-east-1.s3", "vpcEndpointType": "Gateway", "routeTableIds": ["rtb-a"], "ipAddressType": "ipv4"},
+        )
+        self.assertEqual(gateway.params["RouteTableIds"], ["rtb-a"])
+        self.assertEqual(gateway.problems, ["input 'ipAddressType' has no translation to the AWS API in checks/awsapi/translate.py"])
+
+    def test_pull_through_cache_rule(self):
+        call = only_call("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "cache",
+                         {"ecrRepositoryPrefix": "p", "upstreamRegistryUrl": "public.ecr.aws"})
+        self.assertEqual((call.service, call.operation, call.params, call.problems),
+                         ("ecr", "CreatePullThroughCacheRule", {"ecrRepositoryPrefix": "p", "upstreamRegistryUrl": "public.ecr.aws"}, []))

@@ -799,6 +799,26 @@ def create_flow_log(r, graph):
     return [make("ec2", "CreateFlowLogs", params, r, {"vpcId", "trafficType", "logDestinationType", "logDestination", "iamRoleArn", "maxAggregationInterval", "tags"})]
 
 
+def create_vpc_endpoint(r, graph):
+    """Interface endpoints (subnets, security groups, private DNS) and gateway endpoints
+    (route tables) are one call with different fields."""
+    i = r.inputs
+    params = pick(i, {"vpcId": "VpcId", "serviceName": "ServiceName", "vpcEndpointType": "VpcEndpointType",
+                      "subnetIds": "SubnetIds", "securityGroupIds": "SecurityGroupIds",
+                      "privateDnsEnabled": "PrivateDnsEnabled", "routeTableIds": "RouteTableIds", "policy": "PolicyDocument"})
+    if "tags" in i:
+        params["TagSpecifications"] = tag_specifications("vpc-endpoint", i["tags"])
+    handled = {"vpcId", "serviceName", "vpcEndpointType", "subnetIds", "securityGroupIds", "privateDnsEnabled", "routeTableIds", "policy", "tags"}
+    return [make("ec2", "CreateVpcEndpoint", params, r, handled)]
+
+
+def create_pull_through_cache_rule(r, graph):
+    params = pick(r.inputs, {"ecrRepositoryPrefix": "ecrRepositoryPrefix", "upstreamRegistryUrl": "upstreamRegistryUrl",
+                             "credentialArn": "credentialArn", "customRoleArn": "customRoleArn",
+                             "upstreamRepositoryPrefix": "upstreamRepositoryPrefix"})
+    return [make("ecr", "CreatePullThroughCacheRule", params, r, set(params))]
+
+
 # --- S3, WAF, ACM, Route 53 (the public edge) -------------------------------------------------
 
 
@@ -932,6 +952,8 @@ def change_record(r, graph):
 TRANSLATORS = {
     "aws:ec2/securityGroup:SecurityGroup": create_security_group,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": security_group_rule("AuthorizeSecurityGroupIngress"),
+    # The endpoints before the egress rules that name the S3 endpoint's prefix list.
+    "aws:ec2/vpcEndpoint:VpcEndpoint": create_vpc_endpoint,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": security_group_rule("AuthorizeSecurityGroupEgress"),
     "aws:cloudwatch/logGroup:LogGroup": create_log_group,
     "aws:iam/role:Role": create_role,
@@ -949,6 +971,7 @@ TRANSLATORS = {
     "aws:xray/group:Group": create_xray_group,
     "aws:ecr/repository:Repository": create_repository,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": put_lifecycle_policy,
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": create_pull_through_cache_rule,
     "aws:ec2/flowLog:FlowLog": create_flow_log,
     "aws:s3/bucketV2:BucketV2": create_bucket,
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": put_bucket_encryption,

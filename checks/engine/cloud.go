@@ -57,6 +57,20 @@ func (c *Cloud) add(id, typ string) {
 	c.created++
 }
 
+// liveOfType is the ids of the live resources of a type, sorted.
+func (c *Cloud) liveOfType(typ string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for id, t := range c.live {
+		if t == typ {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 func (c *Cloud) remove(id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -254,6 +268,16 @@ func (c *Cloud) awsProvider() *deploytest.Provider {
 				out = map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"}
 			case "aws:index/getAvailabilityZones:getAvailabilityZones":
 				out = map[string]any{"names": []any{r + "a", r + "b", r + "c"}, "zoneIds": []any{"use1-az1", "use1-az2", "use1-az4"}, "id": r}
+			case "aws:ec2/getRouteTables:getRouteTables":
+				// The route tables that exist (a stack has one VPC: awsx's, one table per subnet).
+				ids := []any{}
+				for _, id := range c.liveOfType("aws:ec2/routeTable:RouteTable") {
+					ids = append(ids, id)
+				}
+				out = map[string]any{"ids": ids, "id": r}
+				if v, ok := resource.ToResourcePropertyMap(req.Args)["vpcId"]; ok && v.IsString() {
+					out["vpcId"] = v.StringValue()
+				}
 			default:
 				return plugin.InvokeResponse{}, fmt.Errorf("fake aws: no invoke %s", req.Tok)
 			}
@@ -274,7 +298,7 @@ func (c *Cloud) awsID(typ string, in resource.PropertyMap) string {
 		"aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-", "aws:ec2/routeTable:RouteTable": "rtb-",
 		"aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc-", "aws:ec2/route:Route": "r-rtb-",
 		"aws:ec2/internetGateway:InternetGateway": "igw-", "aws:ec2/eip:Eip": "eipalloc-", "aws:ec2/natGateway:NatGateway": "nat-",
-		"aws:ec2/securityGroup:SecurityGroup":                       "sg-",
+		"aws:ec2/securityGroup:SecurityGroup": "sg-", "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
 		"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
 		"aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": "ns-", "aws:servicediscovery/service:Service": "srv-",
 		"aws:iam/rolePolicy:RolePolicy": "",
@@ -414,6 +438,13 @@ func awsOutputs(typ, id, region string, in resource.PropertyMap) resource.Proper
 		set("arn", arn("xray", "group/"+str("groupName")+"/"+strings.ToUpper(uniq)))
 	case "aws:xray/samplingRule:SamplingRule":
 		set("arn", arn("xray", "sampling-rule/"+str("ruleName")))
+	case "aws:ec2/vpcEndpoint:VpcEndpoint":
+		set("arn", arn("ec2", "vpc-endpoint/"+id))
+		if str("vpcEndpointType") == "Gateway" {
+			set("prefixListId", "pl-"+shortHash(str("serviceName"), 8)) // the service's prefix list, one per region
+		}
+	case "aws:ecr/pullThroughCacheRule:PullThroughCacheRule":
+		set("registryId", Account)
 	}
 	if _, ok := outs["arn"]; !ok {
 		// Nearly every AWS resource has an ARN; one shaped from the type serves the types above don't name.

@@ -3,7 +3,9 @@ package mesh
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appmesh"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/servicediscovery"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -33,8 +35,20 @@ type AppMeshArgs struct {
 	// (contract.AppIdleTimeout). Default contract.ProxyIdleTimeout (App Mesh's own default,
 	// 300 s, would reuse connections the app has already closed).
 	IdleTimeoutSeconds int
+	// ControlPlaneEndpoint declares an interface endpoint for App Mesh's Envoy management
+	// service, so that Envoy gets its configuration without egress to the internet. Default
+	// nil: Envoy reaches App Mesh through NAT.
+	ControlPlaneEndpoint *ControlPlaneEndpoint
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
+}
+
+// ControlPlaneEndpoint is where the mesh's VPC endpoint goes: the VPC, the tasks' subnets and
+// the security group of the VPC's other interface endpoints.
+type ControlPlaneEndpoint struct {
+	VpcId           pulumi.StringInput
+	SubnetIds       pulumi.StringArrayInput
+	SecurityGroupId pulumi.StringInput
 }
 
 // AppMesh is an AWS App Mesh mesh that denies egress outside the mesh.
@@ -89,6 +103,23 @@ func NewAppMesh(ctx *pulumi.Context, name string, args *AppMeshArgs, opts ...pul
 	}
 	m.MeshName = mesh.Name
 	m.MeshArn = mesh.Arn
+	if e := a.ControlPlaneEndpoint; e != nil {
+		region, err := aws.GetRegion(ctx, nil, pulumi.Parent(m))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ec2.NewVpcEndpoint(ctx, name+"-envoy-management", &ec2.VpcEndpointArgs{
+			VpcId:             e.VpcId,
+			ServiceName:       pulumi.String("com.amazonaws." + region.Name + ".appmesh-envoy-management"),
+			VpcEndpointType:   pulumi.String("Interface"),
+			SubnetIds:         e.SubnetIds,
+			SecurityGroupIds:  pulumi.StringArray{e.SecurityGroupId},
+			PrivateDnsEnabled: pulumi.Bool(true),
+			Tags:              a.Tags,
+		}, pulumi.Parent(m)); err != nil {
+			return nil, err
+		}
+	}
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"meshName": m.MeshName, "meshArn": m.MeshArn}); err != nil {
 		return nil, err
 	}

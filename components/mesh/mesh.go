@@ -41,6 +41,9 @@ type Args struct {
 	NamespaceName string
 	// EnvoyImage replaces App Mesh's pinned Envoy image. Default EnvoyImage.
 	EnvoyImage string
+	// ControlPlaneEndpoint: App Mesh mode declares a VPC endpoint for Envoy's management
+	// service there. Default nil: none.
+	ControlPlaneEndpoint *ControlPlaneEndpoint
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -56,7 +59,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 		return m, nil
 	case ModeAppMesh:
-		m, err := NewAppMesh(ctx, name, &AppMeshArgs{NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, EnvoyImage: args.EnvoyImage, Tags: args.Tags}, opts...)
+		m, err := NewAppMesh(ctx, name, &AppMeshArgs{NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, EnvoyImage: args.EnvoyImage,
+			ControlPlaneEndpoint: args.ControlPlaneEndpoint, Tags: args.Tags}, opts...)
 		if err != nil {
 			return nil, err
 		}

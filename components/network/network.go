@@ -27,6 +27,9 @@ type NetworkArgs struct {
 	NatGateways string
 	// FlowLogs records the VPC's traffic in CloudWatch Logs. Default nil: none.
 	FlowLogs *FlowLogsArgs
+	// Endpoints declares VPC endpoints for the AWS services the tasks call (endpoints.go).
+	// Default nil: none, AWS is reached through NAT.
+	Endpoints *EndpointsArgs
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -39,6 +42,14 @@ type Network struct {
 	PublicSubnetIds  pulumi.StringArrayOutput `pulumi:"publicSubnetIds"`
 	PrivateSubnetIds pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
 	CidrBlock        pulumi.StringOutput      `pulumi:"cidrBlock"`
+	// EndpointSecurityGroupId is the interface endpoints' security group, S3PrefixListId the
+	// prefix list of the S3 gateway endpoint: where tasks send their AWS traffic. Both ""
+	// without Endpoints.
+	EndpointSecurityGroupId pulumi.StringOutput `pulumi:"endpointSecurityGroupId"`
+	S3PrefixListId          pulumi.StringOutput `pulumi:"s3PrefixListId"`
+	// PublicECRCacheRepositories is the ARN pattern of the pull-through cache's repositories
+	// (arn:aws:ecr:<region>:<account>:repository/<prefix>/*), "" without one.
+	PublicECRCacheRepositories pulumi.StringOutput `pulumi:"publicEcrCacheRepositories"`
 }
 
 // NewNetwork declares the VPC.
@@ -99,15 +110,28 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			return nil, err
 		}
 	}
+	n.EndpointSecurityGroupId = pulumi.String("").ToStringOutput()
+	n.S3PrefixListId = pulumi.String("").ToStringOutput()
+	n.PublicECRCacheRepositories = pulumi.String("").ToStringOutput()
+	if a.Endpoints != nil {
+		e, err := declareEndpoints(ctx, name, a.CidrBlock, vpcRef{id: vpc.VpcId, privateSubnetIds: vpc.PrivateSubnetIds}, *a.Endpoints, a.Tags, n)
+		if err != nil {
+			return nil, err
+		}
+		n.EndpointSecurityGroupId, n.S3PrefixListId, n.PublicECRCacheRepositories = e.securityGroupId, e.s3PrefixListId, e.cacheRepos
+	}
 	n.VpcId = vpc.VpcId
 	n.PublicSubnetIds = vpc.PublicSubnetIds
 	n.PrivateSubnetIds = vpc.PrivateSubnetIds
 	n.CidrBlock = pulumi.String(a.CidrBlock).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
-		"vpcId":            n.VpcId,
-		"publicSubnetIds":  n.PublicSubnetIds,
-		"privateSubnetIds": n.PrivateSubnetIds,
-		"cidrBlock":        n.CidrBlock,
+		"vpcId":                      n.VpcId,
+		"publicSubnetIds":            n.PublicSubnetIds,
+		"privateSubnetIds":           n.PrivateSubnetIds,
+		"cidrBlock":                  n.CidrBlock,
+		"endpointSecurityGroupId":    n.EndpointSecurityGroupId,
+		"s3PrefixListId":             n.S3PrefixListId,
+		"publicEcrCacheRepositories": n.PublicECRCacheRepositories,
 	}); err != nil {
 		return nil, err
 	}

@@ -95,8 +95,12 @@ func executionPolicy(a ServiceArgs, in roleInputs) pulumi.StringOutput {
 	for _, s := range secrets {
 		secretArns = append(secretArns, s.SecretArn)
 	}
-	return pulumi.All(in.logGroupArn, in.repositoryArn, secretArns).ApplyT(func(v []any) string {
-		return executionPolicyDocument(v[0].(string), v[1].(string), v[2].([]string)).JSON()
+	cached := pulumi.String("").ToStringOutput()
+	if a.CachedImageRepositories != nil {
+		cached = a.CachedImageRepositories.ToStringOutput()
+	}
+	return pulumi.All(in.logGroupArn, in.repositoryArn, secretArns, cached).ApplyT(func(v []any) string {
+		return executionPolicyDocument(v[0].(string), v[1].(string), v[2].([]string), v[3].(string)).JSON()
 	}).(pulumi.StringOutput)
 }
 
@@ -110,18 +114,26 @@ func taskPolicyDocument(statements []taskspec.Statement) taskspec.PolicyDocument
 	return taskspec.Policy(statements...)
 }
 
-// executionPolicyDocument lets ECS pull from the service's repository, write to its
-// log group and read its secrets, nothing more.
-func executionPolicyDocument(logGroupArn, repositoryArn string, secretArns []string) taskspec.PolicyDocument {
+// cacheImportActions let the first pull of an image through a pull-through cache create its
+// repository and import the image from upstream.
+var cacheImportActions = []string{"ecr:BatchImportUpstreamImage", "ecr:CreateRepository"}
+
+// executionPolicyDocument lets ECS pull from the service's repository (and the sidecars'
+// pull-through cache), write to its log group and read its secrets, nothing more.
+func executionPolicyDocument(logGroupArn, repositoryArn string, secretArns []string, cachedRepositories string) taskspec.PolicyDocument {
 	statements := []taskspec.Statement{
 		taskspec.Allow("WriteLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, logGroupArn+":*"),
 	}
+	if repositoryArn != "" || cachedRepositories != "" {
+		// GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+		statements = append(statements, taskspec.Allow("EcrLogin", []string{"ecr:GetAuthorizationToken"}, "*"))
+	}
 	if repositoryArn != "" {
-		statements = append(statements,
-			// GetAuthorizationToken has no resource-level permissions: AWS requires "*".
-			taskspec.Allow("EcrLogin", []string{"ecr:GetAuthorizationToken"}, "*"),
-			taskspec.Allow("PullImage", ecrPullActions, repositoryArn),
-		)
+		statements = append(statements, taskspec.Allow("PullImage", ecrPullActions, repositoryArn))
+	}
+	if cachedRepositories != "" {
+		statements = append(statements, taskspec.Allow("PullSidecarsThroughCache",
+			append(append([]string{}, ecrPullActions...), cacheImportActions...), cachedRepositories))
 	}
 	if len(secretArns) > 0 {
 		statements = append(statements, taskspec.Allow("ReadOwnSecrets", []string{"secretsmanager:GetSecretValue"}, secretArns...))

@@ -47,18 +47,11 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 	for _, extra := range a.SecurityGroupIds {
 		n.taskSecurityGroups = append(n.taskSecurityGroups, extra)
 	}
-	httpsOut, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-https-out", &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId: sg.ID(),
-		CidrIpv4:        pulumi.String("0.0.0.0/0"),
-		IpProtocol:      pulumi.String("tcp"),
-		FromPort:        pulumi.Int(httpsPort),
-		ToPort:          pulumi.Int(httpsPort),
-		Description:     pulumi.String("AWS APIs, ECR and the mesh control plane"),
-	}, opts...)
+	httpsOut, err := declareHTTPSEgress(ctx, name, sg, a.AwsEgress, opts...)
 	if err != nil {
 		return nil, err
 	}
-	n.rules = append(n.rules, httpsOut)
+	n.rules = append(n.rules, httpsOut...)
 	for _, b := range a.Backends {
 		rules, err := sgrule.AllowTCP(ctx, fmt.Sprintf("%s-to-%s", name, b.Membership.Name), sg.ID(), b.SecurityGroupId, b.Port,
 			fmt.Sprintf("%s calls %s", name, b.Membership.Name), opts...)
@@ -75,6 +68,41 @@ func declareNetwork(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pul
 		return nil, err
 	}
 	return n, nil
+}
+
+// declareHTTPSEgress lets the tasks reach AWS APIs, ECR and the mesh control plane on 443:
+// anywhere (through NAT), or with egress only the VPC endpoints and S3's prefix list.
+func declareHTTPSEgress(ctx *pulumi.Context, name string, sg *ec2.SecurityGroup, egress *AwsEgress, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	rule := func(suffix, description string, to func(*vpc.SecurityGroupEgressRuleArgs)) (pulumi.Resource, error) {
+		args := &vpc.SecurityGroupEgressRuleArgs{
+			SecurityGroupId: sg.ID(),
+			IpProtocol:      pulumi.String("tcp"),
+			FromPort:        pulumi.Int(httpsPort),
+			ToPort:          pulumi.Int(httpsPort),
+			Description:     pulumi.String(description),
+		}
+		to(args)
+		return vpc.NewSecurityGroupEgressRule(ctx, name+suffix, args, opts...)
+	}
+	if egress == nil {
+		out, err := rule("-https-out", "AWS APIs, ECR and the mesh control plane", func(a *vpc.SecurityGroupEgressRuleArgs) {
+			a.CidrIpv4 = pulumi.String("0.0.0.0/0")
+		})
+		return []pulumi.Resource{out}, err
+	}
+	endpoints, err := rule("-https-out", "AWS APIs and ECR through the VPC endpoints", func(a *vpc.SecurityGroupEgressRuleArgs) {
+		a.ReferencedSecurityGroupId = egress.SecurityGroupId
+	})
+	if err != nil {
+		return nil, err
+	}
+	s3, err := rule("-s3-out", "ECR image layers through the S3 gateway endpoint", func(a *vpc.SecurityGroupEgressRuleArgs) {
+		a.PrefixListId = egress.PrefixListId
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []pulumi.Resource{endpoints, s3}, nil
 }
 
 // tlsPolicy is the HTTPS listener's security policy: TLS 1.3 and 1.2 with forward secrecy

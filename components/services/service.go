@@ -140,6 +140,14 @@ type ServiceArgs struct {
 	SecurityGroupIds []pulumi.StringInput
 	// DirectEgressPorts are ports the app reaches outside the mesh (PostgreSQL 5432).
 	DirectEgressPorts []int
+	// AwsEgress sends the tasks' HTTPS to the VPC endpoints (a security group and the S3
+	// prefix list) instead of to 0.0.0.0/0. Default nil: 443 to anywhere, through NAT.
+	AwsEgress *AwsEgress
+	// CachedImageRepositories is an ECR repository ARN pattern (a pull-through cache's,
+	// arn:aws:ecr:<region>:<account>:repository/<prefix>/*) the sidecar images are pulled
+	// from: the execution role may pull from it and, for a first pull, import into it.
+	// Default nil.
+	CachedImageRepositories pulumi.StringInput
 	// Mesh the service joins. Required.
 	Mesh mesh.Mesh
 	// Parts add sidecars and permissions to the task, e.g. tracing. Default none.
@@ -170,6 +178,14 @@ type ServiceArgs struct {
 	WaitForSteadyState *bool
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
+}
+
+// AwsEgress is where tasks reach AWS when the VPC has endpoints.
+type AwsEgress struct {
+	// SecurityGroupId of the interface endpoints.
+	SecurityGroupId pulumi.StringInput
+	// PrefixListId of the S3 gateway endpoint (ECR's image layers).
+	PrefixListId pulumi.StringInput
 }
 
 // Service is a deployed ECS Fargate service.

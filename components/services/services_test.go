@@ -2,8 +2,10 @@ package services
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,12 +112,19 @@ func TestEcrRepositoryArnOnlyForPrivateECR(t *testing.T) {
 }
 
 func TestPoliciesAreMinimal(t *testing.T) {
-	doc := executionPolicyDocument("arn:lg", "", nil)
+	doc := executionPolicyDocument("arn:lg", "", nil, "")
 	if len(doc.Statement) != 1 || doc.Statement[0].Resource[0] != "arn:lg:*" {
 		t.Errorf("public image, no secrets: %+v", doc)
 	}
-	doc = executionPolicyDocument("arn:lg", "arn:repo", []string{"arn:s1"})
+	doc = executionPolicyDocument("arn:lg", "", nil, "arn:cache/*")
 	b, _ := json.Marshal(doc)
+	for _, want := range []string{`"Resource":["arn:cache/*"]`, "ecr:GetAuthorizationToken", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:BatchGetImage"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("pull-through cache: missing %s in %s", want, b)
+		}
+	}
+	doc = executionPolicyDocument("arn:lg", "arn:repo", []string{"arn:s1"}, "")
+	b, _ = json.Marshal(doc)
 	for _, want := range []string{`"Resource":["arn:repo"]`, `"Resource":["arn:s1"]`, "ecr:GetAuthorizationToken"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("missing %s in %s", want, b)
@@ -265,5 +274,46 @@ func TestTheImageTagIsTheSourcesDigest(t *testing.T) {
 	}
 	if _, err := sourceTag(root, []string{"missing"}); err == nil {
 		t.Error("a missing source was accepted")
+	}
+}
+
+// With AwsEgress the tasks' 443 goes to the endpoints' group and S3's prefix list, not to
+// 0.0.0.0/0; the service waits for both rules.
+func TestAwsEgressReplacesHTTPSToAnywhere(t *testing.T) {
+	m, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
+		sc, err := mesh.NewServiceConnect(ctx, "mesh", &mesh.ServiceConnectArgs{NamespaceArn: pulumi.String("arn:ns")})
+		if err != nil {
+			return err
+		}
+		_, err = NewService(ctx, "worker", &ServiceArgs{
+			ClusterArn: pulumi.String("arn:cluster"), VpcId: pulumi.String("vpc-1"), SubnetIds: pulumi.ToStringArray([]string{"s-1"}),
+			Image: pulumi.String("public.ecr.aws/acme/worker:3"), Mesh: sc,
+			AwsEgress: &AwsEgress{SecurityGroupId: pulumi.String("sg-endpoints"), PrefixListId: pulumi.String("pl-s3")},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const egress = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	to := map[string]string{}
+	for _, r := range m.ByType(egress) {
+		in := r.Plain()
+		if in["cidrIpv4"] != nil {
+			t.Errorf("%s: egress to %v", r.Name, in["cidrIpv4"])
+		}
+		if in["fromPort"] == 443.0 {
+			to[r.Name] = fmt.Sprint(in["referencedSecurityGroupId"], in["prefixListId"])
+		}
+	}
+	if to["worker-https-out"] != "sg-endpoints<nil>" || to["worker-s3-out"] != "<nil>pl-s3" {
+		t.Errorf("443 egress %v", to)
+	}
+	svc, _ := m.Find("aws:ecs/service:Service", "worker")
+	for _, name := range []string{"worker-https-out", "worker-s3-out"} {
+		r, _ := m.Find(egress, name)
+		if !slices.Contains(svc.Dependencies, r.URN) {
+			t.Errorf("the service does not wait for %s", name)
+		}
 	}
 }

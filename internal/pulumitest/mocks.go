@@ -106,6 +106,10 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		}), nil
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
+	case "aws:ec2/getRouteTables:getRouteTables":
+		// The route tables awsx's Vpc declares: one per subnet (RouteTableIds).
+		vpcId, _ := args.Args["vpcId"].V.(string)
+		return resource.NewPropertyMapFromMap(map[string]any{"id": Region, "vpcId": vpcId, "ids": RouteTableIds}), nil
 	}
 	return nil, fmt.Errorf("pulumitest: no mock for invoke %s", args.Token)
 }
@@ -150,6 +154,12 @@ func (m *Mocks) urn(parent, typ, name string) string {
 	}
 	return fmt.Sprintf("urn:pulumi:%s::%s::%s%s::%s", m.stack, Project, parentType, typ, name)
 }
+
+// RouteTableIds are the route tables the mocks say a VPC has (ec2.getRouteTables).
+var RouteTableIds = []any{"rtb-private-a", "rtb-private-b", "rtb-public-a", "rtb-public-b"}
+
+// S3PrefixListId is the prefix list the mocks give an S3 gateway endpoint (us-east-1's).
+const S3PrefixListId = "pl-63a5400a"
 
 // RDSResourceID is the dbi resource id the mocks give the instance with this identifier:
 // "db-" and 26 upper-case letters and digits, as RDS assigns one per instance.
@@ -250,6 +260,15 @@ func computedOutputs(token, name string, inputs resource.PropertyMap) map[string
 		out["arnSuffix"] = "targetgroup/" + name + "/0123456789abcdef"
 	case "aws:lb/listener:Listener":
 		out["arn"] = arn("elasticloadbalancing", "listener/app/"+name+"/0123456789abcdef")
+	case "aws:ec2/vpcEndpoint:VpcEndpoint":
+		out["arn"] = arn("ec2", "vpc-endpoint/vpce-"+name)
+		if str("vpcEndpointType") == "Gateway" {
+			out["prefixListId"] = S3PrefixListId
+		} else {
+			out["dnsEntries"] = []any{map[string]any{"dnsName": "vpce-" + name + "." + strings.TrimPrefix(str("serviceName"), "com.amazonaws.") + ".vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}}
+		}
+	case "aws:ecr/pullThroughCacheRule:PullThroughCacheRule":
+		out["registryId"] = Account
 	case "aws:ec2/flowLog:FlowLog":
 		out["arn"] = arn("ec2", "vpc-flow-log/fl-"+name)
 	case "aws:s3/bucketV2:BucketV2":
