@@ -53,6 +53,21 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 		}
 	}
 
+	if stackName == "prod" {
+		// ec2.getRouteTables runs once awsx's VPC id is known: on a first up its route tables
+		// exist by then, and the S3 gateway endpoint is on all of them (one per subnet).
+		t.Run("the S3 gateway endpoint is on the VPC's route tables", func(t *testing.T) {
+			s3 := s.Find("aws:ec2/vpcEndpoint:VpcEndpoint", "meshtrace-prod-s3")
+			if s3 == nil {
+				t.Fatal("no S3 gateway endpoint")
+			}
+			tables := s3.Outputs["routeTableIds"]
+			if want := len(s.Cloud.liveOfType("aws:ec2/routeTable:RouteTable")); !tables.IsArray() || len(tables.ArrayValue()) != want || want != 4 {
+				t.Errorf("S3 endpoint route tables %v, want the %d of the VPC", tables, want)
+			}
+		})
+	}
+
 	t.Run("up creates the mocks graph", func(t *testing.T) {
 		s.T = t
 		root, err := pulumitest.RepoRoot()
