@@ -60,6 +60,9 @@ type Config struct {
 
 	SamplingFixedRate float64 // share of requests traced beyond the reservoir; default contract.DefaultSamplingFixedRate
 	SamplingReservoir int     // requests per second always traced; default 1
+	// EdgeForcedTracesPerSecond is how many requests a second the edge (products) traces
+	// because the caller asked (X-Amzn-Trace-Id Sampled=1); beyond that its rule decides.
+	EdgeForcedTracesPerSecond int
 }
 
 // DatabaseConfig configures the RDS PostgreSQL instance.
@@ -223,6 +226,9 @@ var keys = []key{
 	}},
 	{"samplingReservoir", fmt.Sprint(contract.DefaultSamplingReservoir), fmt.Sprint(contract.DefaultSamplingReservoir), "an integer from 0 to 100000", func(c *Config, v string) error {
 		return intRange(&c.SamplingReservoir, v, 0, 100000)
+	}},
+	{"edgeForcedTracesPerSecond", "1", "1", "an integer from 0 to 1000: requests a second products traces because an internet caller asked (Sampled=1); the rule decides the rest", func(c *Config, v string) error {
+		return intRange(&c.EdgeForcedTracesPerSecond, v, 0, 1000)
 	}},
 	// Issue 11: the edge, the network and the supply chain (guardrails.go).
 	{"certificateArn", "", "", "empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", func(c *Config, v string) error {

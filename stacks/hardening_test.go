@@ -341,3 +341,13 @@ func TestSidecarOverridesFromPublicECRGoThroughTheCache(t *testing.T) {
 		t.Errorf("adot %s", got)
 	}
 }
+
+// products is the edge: its callers may not decide its sampling; payments follows its caller.
+func TestProductsIsTheTracingEdge(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		products, payments := env(s.containers(t, ProductsName)["app"]), env(s.containers(t, PaymentsName)["app"])
+		if products["TRACING_EDGE"] != "true" || products["TRACING_EDGE_FORCED_PER_SECOND"] != "1" || payments["TRACING_EDGE"] != "" {
+			t.Errorf("products edge %q/%q, payments edge %q", products["TRACING_EDGE"], products["TRACING_EDGE_FORCED_PER_SECOND"], payments["TRACING_EDGE"])
+		}
+	})
+}

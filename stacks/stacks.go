@@ -66,6 +66,9 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 	if err := connectProductsToDatabase(ctx, productsArgs, cfg, p.db, payments); err != nil {
 		return err
 	}
+	// products is the edge: internet callers may name a trace, not decide its sampling.
+	productsArgs.Environment["TRACING_EDGE"] = pulumi.String("true")
+	productsArgs.Environment["TRACING_EDGE_FORCED_PER_SECOND"] = pulumi.String(fmt.Sprint(cfg.EdgeForcedTracesPerSecond))
 	products, err := services.NewService(ctx, ProductsName, productsArgs)
 	if err != nil {
 		return err

@@ -141,12 +141,17 @@ func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pu
 			sidecar.Image = t.args.CollectorImage
 		}
 	}
+	appEnv := []taskspec.KeyValuePair{
+		{Name: "AWS_XRAY_DAEMON_ADDRESS", Value: DaemonAddress},
+		{Name: "TRACING", Value: AppTracing(t.mode)},
+	}
+	if t.mode == ModeADOT {
+		// The OpenTelemetry path polls no centralized rules: hand it this rule as local rules.
+		appEnv = append(appEnv, taskspec.KeyValuePair{Name: "TRACING_SAMPLING_RULES", Value: localRules(t.reservoir, t.rate)})
+	}
 	return taskspec.Part{
-		Sidecars: []taskspec.ContainerDefinition{sidecar},
-		AppEnvironment: []taskspec.KeyValuePair{
-			{Name: "AWS_XRAY_DAEMON_ADDRESS", Value: DaemonAddress},
-			{Name: "TRACING", Value: AppTracing(t.mode)},
-		},
+		Sidecars:       []taskspec.ContainerDefinition{sidecar},
+		AppEnvironment: appEnv,
 		// The SDK drops segments sent before the sidecar listens; START is enough
 		// because binding the UDP port is the sidecar's first act.
 		AppDependsOn:       []taskspec.ContainerDependency{{ContainerName: ContainerName, Condition: taskspec.ConditionStart}},
@@ -189,4 +194,9 @@ func (t *Tracing) DeclareGroup(ctx *pulumi.Context) error {
 		"groupName": t.GroupName,
 		"groupArn":  t.GroupArn,
 	})
+}
+
+// localRules is an X-Ray local sampling rules document (version 2) with only a default rule.
+func localRules(reservoir int, rate float64) string {
+	return fmt.Sprintf(`{"version":2,"rules":[],"default":{"fixed_target":%d,"rate":%g}}`, reservoir, rate)
 }

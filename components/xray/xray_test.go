@@ -55,6 +55,12 @@ func TestPartPerMode(t *testing.T) {
 		if !slices.Contains(p.AppEnvironment, taskspec.KeyValuePair{Name: "TRACING", Value: wantTracing}) {
 			t.Errorf("%s: app env %+v lacks TRACING=%s", mode, p.AppEnvironment, wantTracing)
 		}
+		rules := slices.ContainsFunc(p.AppEnvironment, func(kv taskspec.KeyValuePair) bool {
+			return kv.Name == "TRACING_SAMPLING_RULES" && kv.Value == `{"version":2,"rules":[],"default":{"fixed_target":1,"rate":0.05}}`
+		})
+		if rules != (mode == ModeADOT) {
+			t.Errorf("%s: local rules in the app's environment: %v", mode, rules)
+		}
 		if !slices.Contains(p.ProxyEnvironment, taskspec.KeyValuePair{Name: "ENABLE_ENVOY_XRAY_TRACING", Value: "1"}) {
 			t.Errorf("%s: proxy env %+v", mode, p.ProxyEnvironment)
 		}

@@ -64,6 +64,11 @@ type Config struct {
 	// that sets variables rather than files (the stack in adot mode: the OpenTelemetry path does
 	// not poll X-Ray's centralized rules). At most one of the two is set.
 	SamplingRules string
+	// Edge, from TRACING_EDGE, makes this service the edge: callers may name the trace, not
+	// decide its sampling (edge.go). EdgeForcedPerSecond (TRACING_EDGE_FORCED_PER_SECOND) is
+	// how many caller-sampled requests a second it still honours.
+	Edge                bool
+	EdgeForcedPerSecond int
 }
 
 // Enabled is false with TRACING=off.
@@ -80,11 +85,13 @@ const DefaultOTLPEndpoint = "http://127.0.0.1:4317"
 // TRACING_SAMPLING_RULES.
 func ConfigFromEnv(r *env.Reader, service string) Config {
 	cfg := Config{
-		Service:           service,
-		DaemonAddr:        r.String("AWS_XRAY_DAEMON_ADDRESS", DefaultDaemonAddr),
-		OTLPEndpoint:      r.String("OTEL_EXPORTER_OTLP_ENDPOINT", DefaultOTLPEndpoint),
-		SamplingRulesFile: r.String("XRAY_SAMPLING_RULES_FILE", ""),
-		SamplingRules:     r.String("TRACING_SAMPLING_RULES", ""),
+		Service:             service,
+		DaemonAddr:          r.String("AWS_XRAY_DAEMON_ADDRESS", DefaultDaemonAddr),
+		OTLPEndpoint:        r.String("OTEL_EXPORTER_OTLP_ENDPOINT", DefaultOTLPEndpoint),
+		SamplingRulesFile:   r.String("XRAY_SAMPLING_RULES_FILE", ""),
+		SamplingRules:       r.String("TRACING_SAMPLING_RULES", ""),
+		Edge:                r.Bool("TRACING_EDGE", false),
+		EdgeForcedPerSecond: r.IntBetween("TRACING_EDGE_FORCED_PER_SECOND", DefaultEdgeForcedPerSecond, 0, 1000),
 	}
 	cfg.Mode = r.OneOf("TRACING", ModeXRay, ModeXRay, ModeOTel, ModeOff, modeOn)
 	if cfg.Mode == modeOn {
@@ -104,6 +111,8 @@ type Tracer struct {
 	serviceType string
 	// otel is the OpenTelemetry set-up in otel mode.
 	otel *otelTracer
+	// guard rewrites the incoming trace headers at the edge; nil elsewhere.
+	guard *edgeGuard
 }
 
 // Setup configures tracing as cfg says and returns the Tracer. In xray mode it configures the
@@ -117,6 +126,9 @@ func Setup(cfg Config) (*Tracer, error) {
 		cfg.Mode = ModeXRay
 	}
 	t := &Tracer{cfg: cfg}
+	if cfg.Edge {
+		t.guard = newEdgeGuard(cfg.EdgeForcedPerSecond)
+	}
 	if cfg.SamplingRulesFile != "" && cfg.SamplingRules != "" {
 		return nil, errors.New("XRAY_SAMPLING_RULES_FILE and TRACING_SAMPLING_RULES are both set: give the rules once")
 	}
@@ -201,11 +213,22 @@ func (t *Tracer) Shutdown(ctx context.Context) error {
 // nearly as much CPU as tracing everything. An unsampled request runs without a segment and
 // passes "Sampled=0" on, so the services it calls do not sample it either.
 func (t *Tracer) Middleware(h http.Handler) http.Handler {
-	if t.otel != nil {
-		return t.otel.middleware(h)
-	}
 	if !t.cfg.Enabled() {
 		return h
+	}
+	if t.guard != nil {
+		inner := t.middleware(h)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t.guard.admit(r.Header)
+			inner.ServeHTTP(w, r)
+		})
+	}
+	return t.middleware(h)
+}
+
+func (t *Tracer) middleware(h http.Handler) http.Handler {
+	if t.otel != nil {
+		return t.otel.middleware(h)
 	}
 	traced := xray.Handler(xray.NewFixedSegmentNamer(t.cfg.Service), h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
