@@ -220,7 +220,9 @@ func StartSystemProcess(opts SystemOptions) (*System, error) {
 		Name:   "products",
 		URL:    sys.ProductsURL,
 		binary: opts.Binaries.Products,
-		env: concat([]string{"PORT=" + strconv.Itoa(productsPort), "PAYMENT_ENDPOINT=" + sys.PaymentsURL},
+		env: concat([]string{"PORT=" + strconv.Itoa(productsPort), "PAYMENT_ENDPOINT=" + sys.PaymentsURL,
+			// products is the edge, as the stack runs it (callers may not decide its sampling).
+			"TRACING_EDGE=true"},
 			opts.Postgres.AppEnv(sys.AppRole, sys.PasswordFile), common, opts.ProductsEnv),
 		output: opts.Output,
 	}
