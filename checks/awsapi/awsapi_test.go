@@ -26,12 +26,10 @@ func requireTools(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Fatalf("python3 is not on PATH; the AWS API check needs python3 with boto3, botocore, moto and pyyaml: %s", install)
 	}
-	out, err := exec.Command("python3", "-c", "import boto3, botocore, moto, yaml").CombinedOutput()
+	// moto.server is moto's ThreadedMotoServer, which the replay runs in process.
+	out, err := exec.Command("python3", "-c", "import boto3, botocore, moto, yaml; from moto.server import ThreadedMotoServer").CombinedOutput()
 	if err != nil {
-		t.Fatalf("python3 cannot import boto3, botocore, moto and yaml (%v):\n%s\n%s", err, out, install)
-	}
-	if _, err := exec.LookPath("moto_server"); err != nil {
-		t.Fatalf("moto_server is not on PATH: %s", install)
+		t.Fatalf("python3 cannot import boto3, botocore, moto (with its server) and yaml (%v):\n%s\n%s", err, out, install)
 	}
 }
 

@@ -12,11 +12,7 @@ import importlib.util
 import ipaddress
 import json
 import os
-import signal
 import socket
-import subprocess
-import tempfile
-import time
 import urllib.request
 
 import boto3
@@ -104,61 +100,29 @@ def free_port():
 
 
 class MotoServer:
-    """moto_server on a free loopback port, in its own process group."""
+    """moto's own ThreadedMotoServer on a free loopback port, in this process."""
 
-    def __init__(self, executable="moto_server"):
-        self.executable = executable
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()
-        self.process = None
+    def __init__(self):
+        from moto.server import ThreadedMotoServer
+
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+        self.url = None
         self.clients = {}
 
     def __enter__(self):
-        self.process = subprocess.Popen(
-            [self.executable, "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_ready()
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
         return self
 
     def __exit__(self, *exc):
-        self.stop()
-
-    def wait_ready(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(self.url + "/moto-api/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"moto_server did not answer on {self.url} within {timeout}s:\n{self.output()}")
+        self.server.stop()
 
     def reset(self):
         """Forget every resource, so each graph starts from an empty account."""
         request = urllib.request.Request(self.url + "/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def output(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-4000:]
 
     def client(self, service):
         if service not in self.clients:

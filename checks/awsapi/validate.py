@@ -11,7 +11,7 @@ For each graph (one stack and mode combination, see cmd/graphexport):
   2. checks what the models cannot express: IAM policy and trust documents, ECS task
      definition rules, what the execution and task roles must allow, the ADOT collector
      config, log retention (rules.py, crosscheck.py);
-  3. replays the requests through boto3 against moto_server on a free loopback port, in
+  3. replays the requests through boto3 against moto (its ThreadedMotoServer) on a free loopback port, in
      creation order, and resolves the task definitions' secrets and Envoy's virtual node
      against what was created (replay.py).
 
@@ -21,7 +21,6 @@ Prints a summary per file; exits 1 on any finding, 2 if it cannot run.
 import collections
 import importlib.util
 import os
-import shutil
 import sys
 
 INSTALL = "scripts/install.sh installs them (pip install 'moto[server]' boto3 pyyaml)"
@@ -29,9 +28,9 @@ VERIFIED_WITH = "boto3/botocore 1.43.11, moto 5.2.1, PyYAML 6.0.3"
 
 
 def missing_tools():
-    missing = [m for m in ("boto3", "botocore", "moto", "yaml") if importlib.util.find_spec(m) is None]
-    if shutil.which("moto_server") is None:
-        missing.append("moto_server (on PATH)")
+    missing = [m for m in ("boto3", "botocore", "moto", "yaml", "flask") if importlib.util.find_spec(m) is None]
+    if "flask" in missing:
+        missing[missing.index("flask")] = "moto's server (flask)"
     return missing
 
 
@@ -114,7 +113,7 @@ def main(argv):
     import replay
 
     with replay.MotoServer() as server:
-        print(f"awsapi: botocore {botocore.__version__}, moto {moto.__version__} (verified with {VERIFIED_WITH}); moto_server at {server.url}")
+        print(f"awsapi: botocore {botocore.__version__}, moto {moto.__version__} (verified with {VERIFIED_WITH}); moto server at {server.url}")
         stale = replay.stale_skips()
         for message in stale:
             print(f"   FAIL [setup] {message}")
