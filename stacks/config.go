@@ -107,7 +107,7 @@ var (
 )
 
 // Values accepted by AWS for CloudWatch Logs retention (PutRetentionPolicy).
-var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+var logRetentionDays = taskspec.LogRetentionDays()
 
 // PostgreSQL major versions RDS offers and that we support.
 var postgresMajors = []int{13, 14, 15, 16, 17}
@@ -270,7 +270,7 @@ var keys = []key{
 }
 
 // fargateMemory lists, per task CPU, the memory sizes Fargate accepts (MiB): the one table
-// in components/taskspec/fargate.json.
+// in components/taskspec/awslimits.json.
 var fargateMemory = taskspec.FargateSizes()
 
 func fargateCPUs() []int {

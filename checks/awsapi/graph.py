@@ -5,11 +5,19 @@ A graph is {"stack", "config", "resources": [{"type", "name", "urn", "parent", "
 """
 
 import json
+import os
 from dataclasses import dataclass, field
 
-# What internal/pulumitest/mocks.go puts into ids and ARNs.
-MOCK_ACCOUNT = "123456789012"
-MOCK_REGION = "us-east-1"
+
+def _mock_account():
+    """What internal/pulumitest/mocks.go puts into ids and ARNs: its mockaccount.json."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "internal", "pulumitest", "mockaccount.json")
+    with open(path) as f:
+        m = json.load(f)
+    return m["account"], m["region"]
+
+
+MOCK_ACCOUNT, MOCK_REGION = _mock_account()
 
 
 def mock_arn(service, resource_part):

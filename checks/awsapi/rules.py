@@ -169,15 +169,18 @@ def allows(policy_texts, action, resource):
 
 # --- ECS task definitions -----------------------------------------------------------------
 
-def fargate_sizes():
-    """cpu units -> the memory (MiB) each allows: the one table, components/taskspec/fargate.json."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "components", "taskspec", "fargate.json")
+def aws_limits():
+    """The AWS limits stated once for Go and Python: components/taskspec/awslimits.json."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "components", "taskspec", "awslimits.json")
     with open(path) as f:
-        table = json.load(f)
-    return {s["cpu"]: s.get("memory", []) + list(range(s.get("from", 0), s.get("to", -1) + 1, s.get("step", 1))) for s in table["sizes"]}
+        return json.load(f)
 
 
-FARGATE_SIZES = fargate_sizes()
+# Fargate task sizes: cpu units -> the memory (MiB) each allows.
+FARGATE_SIZES = {
+    s["cpu"]: s.get("memory", []) + list(range(s.get("from", 0), s.get("to", -1) + 1, s.get("step", 1)))
+    for s in aws_limits()["fargateSizes"]
+}
 
 # HealthCheck ranges, from the API reference (botocore's ecs model documentation).
 HEALTH_CHECK_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "startPeriod": (0, 300)}
@@ -325,8 +328,8 @@ def awsxray_endpoint(text):
 
 # --- CloudWatch Logs ----------------------------------------------------------------------
 
-# PutRetentionPolicy: "Possible values are: 1, 3, 5, ... 3653" (API reference).
-RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+# PutRetentionPolicy's accepted values (API reference).
+RETENTION_DAYS = aws_limits()["logRetentionDays"]
 
 
 def check_retention(days):

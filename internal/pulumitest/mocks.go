@@ -7,6 +7,8 @@ package pulumitest
 
 import (
 	"crypto/sha256"
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,11 +21,22 @@ import (
 // Project is the Pulumi project name used for URNs under mocks.
 const Project = "meshtrace"
 
-// Fake account and region that the mocks put into ARNs.
-const (
-	Account = "123456789012"
-	Region  = "us-east-1"
-)
+// mockAccountJSON holds the fake account and region that the mocks put into ARNs, shared with
+// checks/awsapi.
+//
+//go:embed mockaccount.json
+var mockAccountJSON []byte
+
+// Fake account and region that the mocks put into ARNs (mockaccount.json).
+var Account, Region = mockAccount()
+
+func mockAccount() (string, string) {
+	var m struct{ Account, Region string }
+	if err := json.Unmarshal(mockAccountJSON, &m); err != nil || m.Account == "" || m.Region == "" {
+		panic(fmt.Sprintf("pulumitest: mockaccount.json: %v", err))
+	}
+	return m.Account, m.Region
+}
 
 // Resource is one resource the program registered.
 type Resource struct {
