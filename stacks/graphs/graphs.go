@@ -49,38 +49,32 @@ func ExportGraphs(dir string, stackNames []string) ([]string, error) {
 		return nil, err
 	}
 	var paths []string
+	write := func(name string, g pulumitest.Graph, err error) error {
+		if err != nil {
+			return err
+		}
+		b, err := g.JSON()
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(dir, name+".json")
+		paths = append(paths, path)
+		return os.WriteFile(path, append(b, '\n'), 0o644)
+	}
 	for _, stack := range stackNames {
 		for _, modes := range stacks.AllModes() {
 			g, err := Graph(stack, modes)
-			if err != nil {
+			if err := write(fmt.Sprintf("%s-%s", stack, modes), g, err); err != nil {
 				return nil, err
 			}
-			b, err := g.JSON()
-			if err != nil {
-				return nil, err
-			}
-			path := filepath.Join(dir, fmt.Sprintf("%s-%s.json", stack, modes))
-			if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-				return nil, err
-			}
-			paths = append(paths, path)
 		}
 	}
 	for name, overrides := range Variants {
 		stack, _, _ := strings.Cut(name, "-")
 		g, err := graphWith(stack, overrides)
-		if err != nil {
+		if err := write(name, g, err); err != nil {
 			return nil, err
 		}
-		b, err := g.JSON()
-		if err != nil {
-			return nil, err
-		}
-		path := filepath.Join(dir, name+".json")
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-			return nil, err
-		}
-		paths = append(paths, path)
 	}
 	return paths, nil
 }
