@@ -2,7 +2,6 @@ package tracing
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -28,49 +27,66 @@ type edgeGuard struct {
 // DefaultEdgeForcedPerSecond is how many caller-sampled requests a second the edge honours.
 const DefaultEdgeForcedPerSecond = 1
 
-var (
-	xrayRootPattern   = regexp.MustCompile(`^1-[0-9a-f]{8}-[0-9a-f]{24}$`)
-	spanIDPattern     = regexp.MustCompile(`^[0-9a-f]{16}$`)
-	traceparentFormat = regexp.MustCompile(`^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$`)
-)
-
 func newEdgeGuard(forcedPerSecond int) *edgeGuard {
 	return &edgeGuard{forced: &reservoir{perSecond: forcedPerSecond}, now: time.Now}
 }
 
 // admit rewrites h's trace headers as described on edgeGuard: at most an X-Amzn-Trace-Id
-// with a valid Root (and Parent), and Sampled=1 only within the forced budget.
+// with a valid Root (and Parent), and Sampled=1 only within the forced budget. It runs on
+// every request of the edge: it parses without regular expressions or splitting.
 func (g *edgeGuard) admit(h http.Header) {
-	root, parent, sampled := "", "", false
+	var root, parent string
+	var decision byte
 	if raw := headerValue(h, xrayHeader); raw != "" {
-		for _, part := range strings.Split(raw, ";") {
-			key, value, _ := strings.Cut(strings.TrimSpace(part), "=")
-			switch key {
-			case "Root":
-				root = value
-			case "Parent":
-				parent = value
-			case "Sampled":
-				sampled = value == "1"
-			}
+		root, parent, decision = scanXRayFields(raw)
+	} else if traceID, spanID, flags, ok := scanTraceparent(headerValue(h, "Traceparent")); ok {
+		root, parent = "1-"+traceID[:8]+"-"+traceID[8:], spanID
+		if flags == "01" {
+			decision = '1'
 		}
-	} else if m := traceparentFormat.FindStringSubmatch(headerValue(h, "Traceparent")); m != nil && strings.Trim(m[1], "0") != "" {
-		root, parent, sampled = "1-"+m[1][:8]+"-"+m[1][8:], m[2], m[3] == "01"
 	}
 	delete(h, xrayHeader)
 	delete(h, "Traceparent")
 	delete(h, "Tracestate")
-	if !xrayRootPattern.MatchString(root) {
+	if !validXRayRoot(root) {
 		return // a fresh trace
 	}
 	// The trace is named, the decision is ours (as a load balancer's "Root=..." asks), unless
 	// the caller asked for it within the budget; then its valid Parent is kept too.
 	value := "Root=" + root
-	if sampled && g.forced.take(g.now()) {
-		if spanIDPattern.MatchString(parent) && strings.Trim(parent, "0") != "" {
+	if decision == '1' && g.forced.take(g.now()) {
+		if isLowerHex(parent, 16) && strings.Trim(parent, "0") != "" {
 			value += ";Parent=" + parent
 		}
 		value += ";Sampled=1"
 	}
 	h[xrayHeader] = []string{value}
+}
+
+// scanTraceparent reads a W3C traceparent of version 00 with a non-zero trace id.
+func scanTraceparent(v string) (traceID, spanID, flags string, ok bool) {
+	if len(v) != 55 || v[:3] != "00-" || v[35] != '-' || v[52] != '-' {
+		return "", "", "", false
+	}
+	traceID, spanID, flags = v[3:35], v[36:52], v[53:]
+	ok = isLowerHex(traceID, 32) && isLowerHex(spanID, 16) && isLowerHex(flags, 2) && strings.Trim(traceID, "0") != ""
+	return traceID, spanID, flags, ok
+}
+
+// validXRayRoot reports whether root is an X-Ray trace id: 1-<8 hex>-<24 hex>.
+func validXRayRoot(root string) bool {
+	return len(root) == 35 && root[:2] == "1-" && root[10] == '-' && isLowerHex(root[2:10], 8) && isLowerHex(root[11:], 24)
+}
+
+// isLowerHex reports whether s is n lower-case hexadecimal digits.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,9 @@ func edgeCounts(t *testing.T, mode string, n int, header http.Header) (sampled i
 }
 
 const validRoot = "1-67891233-abcdef012345678912345678"
+
+// xrayRootPattern is what an X-Ray trace id looks like, as the tests judge it.
+var xrayRootPattern = regexp.MustCompile(`^1-[0-9a-f]{8}-[0-9a-f]{24}$`)
 
 // Internet clients cannot change how much is traced, in either mode.
 func TestTheEdgeDecidesSampling(t *testing.T) {

@@ -284,6 +284,12 @@ func headerValue(h http.Header, key string) string {
 // scanXRayHeader reads the Root and the Sampled decision ('1', '0', or 0 when absent or "?") of an
 // X-Amzn-Trace-Id value without allocating.
 func scanXRayHeader(raw string) (root string, decision byte) {
+	root, _, decision = scanXRayFields(raw)
+	return root, decision
+}
+
+// scanXRayFields is scanXRayHeader with the Parent too.
+func scanXRayFields(raw string) (root, parent string, decision byte) {
 	for raw != "" {
 		var part string
 		part, raw, _ = strings.Cut(raw, ";")
@@ -291,13 +297,15 @@ func scanXRayHeader(raw string) (root string, decision byte) {
 		switch key {
 		case "Root":
 			root = value
+		case "Parent":
+			parent = value
 		case "Sampled":
 			if value == "1" || value == "0" {
 				decision = value[0]
 			}
 		}
 	}
-	return root, decision
+	return root, parent, decision
 }
 
 // unsampledKey marks the context of an unsampled request; its value is the trace id.
