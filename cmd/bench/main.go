@@ -160,19 +160,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	logf("starting PostgreSQL")
-	// A directory of its own under the system's temp dir: when running as root, PostgreSQL runs as
-	// the postgres user, which must reach it (dir is private).
-	pgDir, err := os.MkdirTemp("", "meshtrace-bench-postgres-")
+	pg, stopPostgres, err := startPostgres("meshtrace-bench-postgres-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(pgDir)
-	pg, err := testenv.StartPostgresProcess(pgDir)
-	if err != nil {
-		return err
-	}
-	defer pg.Close()
+	defer stopPostgres()
 
 	sink, err := listenSegments()
 	if err != nil {
@@ -268,4 +260,21 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// startPostgres starts PostgreSQL in a directory of its own under the system's temp dir (when
+// running as root, PostgreSQL runs as the postgres user, which must reach it; the benchmark's
+// own dir is private). stop closes it and removes the directory.
+func startPostgres(prefix string) (pg *testenv.Postgres, stop func(), err error) {
+	logf("starting PostgreSQL")
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	pg, err = testenv.StartPostgresProcess(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return pg, func() { pg.Close(); os.RemoveAll(dir) }, nil
 }

@@ -74,17 +74,11 @@ func runSoak(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	logf("starting PostgreSQL")
-	pgDir, err := os.MkdirTemp("", "meshtrace-soak-postgres-")
+	pg, stopPostgres, err := startPostgres("meshtrace-soak-postgres-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(pgDir)
-	pg, err := testenv.StartPostgresProcess(pgDir)
-	if err != nil {
-		return err
-	}
-	defer pg.Close()
+	defer stopPostgres()
 	sink, err := listenSegments()
 	if err != nil {
 		return err
