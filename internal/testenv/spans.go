@@ -211,7 +211,13 @@ func (c cancelOnClose) Close() error {
 // Trace returns the spans Jaeger holds for traceID (32 hex digits, or an X-Ray id); none while it
 // has none.
 func (j *Jaeger) Trace(ctx context.Context, traceID string) ([]Span, error) {
-	resp, err := j.get(ctx, "/api/v3/traces/"+OTelTraceID(traceID)+"?raw_traces=true")
+	return j.spans(ctx, "/api/v3/traces/"+OTelTraceID(traceID)+"?raw_traces=true", "GET trace "+traceID)
+}
+
+// spans queries Jaeger's API at path and parses the traces it answers; none on 404. what names
+// the query in errors.
+func (j *Jaeger) spans(ctx context.Context, path, what string) ([]Span, error) {
+	resp, err := j.get(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +232,7 @@ func (j *Jaeger) Trace(ctx context.Context, traceID string) ([]Span, error) {
 	case http.StatusOK:
 		return ParseOTLPTraces(body)
 	}
-	return nil, fmt.Errorf("jaeger: GET trace %s: %d %s", traceID, resp.StatusCode, body)
+	return nil, fmt.Errorf("jaeger: %s: %d %s", what, resp.StatusCode, body)
 }
 
 // WaitForTrace waits until Jaeger holds at least n spans of traceID, and returns them.
@@ -256,22 +262,7 @@ func (j *Jaeger) FindTraces(ctx context.Context, service string, since time.Time
 		"query.num_traces":     {"1000"},
 		"query.raw_traces":     {"true"},
 	}
-	resp, err := j.get(ctx, "/api/v3/traces?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		return nil, nil
-	case http.StatusOK:
-		return ParseOTLPTraces(body)
-	}
-	return nil, fmt.Errorf("jaeger: find traces of %s: %d %s", service, resp.StatusCode, body)
+	return j.spans(ctx, "/api/v3/traces?"+q.Encode(), "find traces of "+service)
 }
 
 // FormatSpanTree writes the spans of one trace as an indented tree, a line per span: service and
