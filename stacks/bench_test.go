@@ -4,7 +4,7 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // BenchmarkStack evaluates the whole program (config parsing and validation, every component,

@@ -6,7 +6,7 @@ import (
 
 	"github.com/meshtrace/meshtrace/components/database"
 	"github.com/meshtrace/meshtrace/components/taskspec"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // Properties of the database credentials, migrations and health (issue 10).

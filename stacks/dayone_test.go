@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // Properties of the declared graph that only a real AWS account would otherwise reveal:

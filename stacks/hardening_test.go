@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // Properties of the hardened edge, network, identity and supply chain (issue 11).

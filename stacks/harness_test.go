@@ -3,7 +3,7 @@ package stacks
 import (
 	"testing"
 
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // runStack runs the whole program under mocks with the real Pulumi.<stack>.yaml and

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // Resource type tokens the tests look at.

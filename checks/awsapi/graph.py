@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 
 def _mock_account():
-    """What internal/pulumitest/mocks.go puts into ids and ARNs: its mockaccount.json."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "internal", "pulumitest", "mockaccount.json")
+    """What pulumitest/mocks.go puts into ids and ARNs: its mockaccount.json."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pulumitest", "mockaccount.json")
     with open(path) as f:
         m = json.load(f)
     return m["account"], m["region"]

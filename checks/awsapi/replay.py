@@ -25,7 +25,7 @@ import translate
 from crosscheck import Finding
 from graph import MOCK_ACCOUNT, mock_arn
 
-# The prefix list internal/pulumitest's mocks give an S3 gateway endpoint (pulumitest.S3PrefixListId).
+# The prefix list pulumitest's mocks give an S3 gateway endpoint (pulumitest.S3PrefixListId).
 MOCK_S3_PREFIX_LIST = "pl-63a5400a"
 
 # Calls moto 5.2.1 does not implement (checked against its source: moto/appmesh/responses.py

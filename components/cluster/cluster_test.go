@@ -5,7 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 func TestServiceConnectDefaultsOnlyWhenAsked(t *testing.T) {

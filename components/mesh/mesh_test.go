@@ -8,7 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 func TestServiceConnectJoinDeclaresNoResourcesAndNamesTheAlias(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/services"
 	"github.com/meshtrace/meshtrace/components/xray"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // scaledProgram is a team's program with n services declared through the Service component,

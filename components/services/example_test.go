@@ -11,7 +11,7 @@ import (
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/services"
 	"github.com/meshtrace/meshtrace/components/xray"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // inventoryProgram is another team's Pulumi program: two services of its own on an existing

@@ -13,7 +13,7 @@ import (
 
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/taskspec"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 func TestArgsRejectMissingAndConflictingInputs(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
-	"github.com/meshtrace/meshtrace/internal/pulumitest"
+	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
 // attach runs a Tracing attached to each of services, then DeclareGroup, under the mocks,
