@@ -73,7 +73,7 @@ func loadConfig(lookup env.LookupFunc) (config, error) {
 			MinConns:     r.IntBetween("DB_MIN_CONNS", 1, 0, 1000),
 			QueryTimeout: r.Duration("DB_QUERY_TIMEOUT", 2*time.Second),
 		},
-		Tracing: tracing.ConfigFromEnv(r, "products"),
+		Tracing: tracing.EdgeConfigFromEnv(r, "products"), // products is the edge
 	}
 	switch cfg.DB.Auth {
 	case authIAM:

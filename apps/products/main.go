@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -106,7 +105,7 @@ func serveMain(log *slog.Logger) error {
 	a := &app{
 		store: &store{pool: pool, queryTimeout: cfg.DB.QueryTimeout, log: log},
 		payments: &paymentsClient{
-			http:    tracer.Client(&http.Client{Transport: newPaymentsTransport()}),
+			http:    tracer.Client(newPaymentsHTTPClient()),
 			url:     cfg.PaymentsURL,
 			timeout: cfg.PaymentTimeout,
 		},

@@ -21,6 +21,17 @@ type paymentsClient struct {
 	timeout time.Duration
 }
 
+// newPaymentsHTTPClient is products' client for payments, before the tracer wraps it. It does
+// not follow redirects: payments has no reason to send one, and following it would send the
+// request (and its trace header) to whatever host the Location names and hand that host's answer
+// to the internet caller. A 3xx is therefore an answer products cannot pass on (a payments error).
+func newPaymentsHTTPClient() *http.Client {
+	return &http.Client{
+		Transport:     newPaymentsTransport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
 // newPaymentsTransport keeps more idle connections per host than the default (2), which under
 // load would make products open (and trace) a new connection to payments for most calls.
 func newPaymentsTransport() *http.Transport {

@@ -80,17 +80,29 @@ const FlushTimeout = 5 * time.Second
 // DefaultOTLPEndpoint is the ADOT collector sidecar's OTLP/gRPC receiver in an ECS task.
 const DefaultOTLPEndpoint = "http://127.0.0.1:4317"
 
-// ConfigFromEnv reads TRACING (xray|otel|off, default xray; "on" is taken as xray),
-// AWS_XRAY_DAEMON_ADDRESS, OTEL_EXPORTER_OTLP_ENDPOINT, XRAY_SAMPLING_RULES_FILE and
-// TRACING_SAMPLING_RULES.
+// ConfigFromEnv reads the tracing settings of a service behind the edge (payments): TRACING
+// (xray|otel|off, default xray; "on" is taken as xray), AWS_XRAY_DAEMON_ADDRESS,
+// OTEL_EXPORTER_OTLP_ENDPOINT, XRAY_SAMPLING_RULES_FILE, TRACING_SAMPLING_RULES, and TRACING_EDGE
+// (default false: it follows its caller's decision, so a trace stays whole).
 func ConfigFromEnv(r *env.Reader, service string) Config {
+	return configFromEnv(r, service, false)
+}
+
+// EdgeConfigFromEnv is ConfigFromEnv for the service the internet reaches (products):
+// TRACING_EDGE defaults to true, so the service run with nothing but its documented environment
+// is protected; only an explicit TRACING_EDGE=false lets callers decide its sampling.
+func EdgeConfigFromEnv(r *env.Reader, service string) Config {
+	return configFromEnv(r, service, true)
+}
+
+func configFromEnv(r *env.Reader, service string, edge bool) Config {
 	cfg := Config{
 		Service:             service,
 		DaemonAddr:          r.String("AWS_XRAY_DAEMON_ADDRESS", DefaultDaemonAddr),
 		OTLPEndpoint:        r.String("OTEL_EXPORTER_OTLP_ENDPOINT", DefaultOTLPEndpoint),
 		SamplingRulesFile:   r.String("XRAY_SAMPLING_RULES_FILE", ""),
 		SamplingRules:       r.String("TRACING_SAMPLING_RULES", ""),
-		Edge:                r.Bool("TRACING_EDGE", false),
+		Edge:                r.Bool("TRACING_EDGE", edge),
 		EdgeForcedPerSecond: r.IntBetween("TRACING_EDGE_FORCED_PER_SECOND", DefaultEdgeForcedPerSecond, 0, 1000),
 	}
 	cfg.Mode = r.OneOf("TRACING", ModeXRay, ModeXRay, ModeOTel, ModeOff, modeOn)
