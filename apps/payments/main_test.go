@@ -122,3 +122,15 @@ func TestPaymentsConfig(t *testing.T) {
 		}
 	}
 }
+
+// payments is behind the edge: by default it follows its caller's sampling decision, so that a
+// trace products started stays whole.
+func TestPaymentsFollowsItsCallerByDefault(t *testing.T) {
+	cfg, err := loadConfig(env.MapLookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tracing.Edge {
+		t.Fatal("payments is the edge by default: products' sampled traces would lose their payments half")
+	}
+}

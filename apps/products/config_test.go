@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,4 +194,64 @@ func TestMigrateConfig(t *testing.T) {
 			t.Errorf("DB_APP_USER=%q: error %v, want a refusal naming DB_APP_USER", bad, err)
 		}
 	}
+}
+
+// products is the edge by default: run with nothing but its documented environment (the
+// required variables of docs/services.md, no TRACING_EDGE), a caller's "Sampled=1" does not make
+// it trace every request, in either tracing mode; TRACING_EDGE=false still turns it off.
+func TestProductsIsTheEdgeByDefault(t *testing.T) {
+	for _, mode := range []string{tracing.ModeXRay, tracing.ModeOTel} {
+		vars := minimalEnv()
+		vars["TRACING"] = mode
+		cfg, err := loadConfig(env.MapLookup(vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cfg.Tracing.Edge {
+			t.Errorf("%s: TRACING_EDGE unset gives Edge=false: callers decide products' sampling", mode)
+		}
+		if forced := forcedTraces(t, cfg.Tracing, 300); forced > 60 {
+			t.Errorf("%s: %d of 300 requests with Sampled=1 traced, want about the rule's 1 + 5%% plus 1 forced", mode, forced)
+		}
+	}
+	vars := minimalEnv()
+	vars["TRACING_EDGE"] = "false"
+	cfg, err := loadConfig(env.MapLookup(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tracing.Edge {
+		t.Fatal("TRACING_EDGE=false is not honoured")
+	}
+	if forced := forcedTraces(t, cfg.Tracing, 300); forced != 300 {
+		t.Fatalf("not the edge: %d of 300 requests with Sampled=1 traced, want all (the caller decides)", forced)
+	}
+}
+
+// forcedTraces sends n requests with "Sampled=1" through a tracer set up from cfg (spans and
+// segments go nowhere) and counts the answers that say the request was traced.
+func forcedTraces(t *testing.T, cfg tracing.Config, n int) int {
+	t.Helper()
+	cfg.DaemonAddr, cfg.OTLPEndpoint = "127.0.0.1:9", "http://127.0.0.1:9"
+	tr, err := tracing.Setup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_ = tr.Shutdown(ctx)
+	}()
+	h := tr.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	traced := 0
+	for range n {
+		r := httptest.NewRequest(http.MethodGet, "/api/1.0/products", nil)
+		r.Header.Set("X-Amzn-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if strings.Contains(rec.Header().Get("X-Amzn-Trace-Id"), "Sampled=1") {
+			traced++
+		}
+	}
+	return traced
 }
