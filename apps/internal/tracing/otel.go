@@ -32,13 +32,15 @@ import (
 //   - X-Ray trace ids (time-based first 32 bits) from the X-Ray ID generator, so that X-Ray takes
 //     the spans the ADOT collector exports; the X-Amzn-Trace-Id header in and out (W3C traceparent
 //     too), and a trace whose root an AWS load balancer started is continued (xrayEdgePropagator);
-//   - the sampler of sampling.go: decided once at the edge, parent-based downstream;
+//   - the sampler of xraysampler.go: X-Ray's centralized rules through the collector's X-Ray
+//     proxy, the local rules of sampling.go as the fallback; decided once at the edge,
+//     parent-based downstream;
 //   - resource: service.name, and the ECS task's attributes where the service runs on ECS;
 //   - a batch span processor exporting over OTLP/gRPC, flushed by shutdown (on SIGTERM).
 type otelTracer struct {
 	provider    *sdktrace.TracerProvider
 	propagators propagation.TextMapPropagator
-	edge        *edgeSampler
+	sampler     *xraySampler
 	ids         edgeIDGenerator
 }
 
@@ -66,19 +68,36 @@ func setupOTel(cfg Config) (*otelTracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	edge := newEdgeSampler(rules)
+	// Rules match the service as X-Ray names it (service.name, which OTEL_SERVICE_NAME may set)
+	// and, on ECS, its origin, as in xray mode.
+	service := cfg.Service
+	if v, ok := res.Set().Value(semconv.ServiceNameKey); ok {
+		service = v.AsString()
+	}
+	serviceType := ""
+	if runsOnECS() {
+		serviceType = ecsServiceType
+	}
+	sampler, err := newCentralSampler(centralSamplerConfig{
+		local: rules, daemonAddr: cfg.DaemonAddr, service: service, serviceType: serviceType,
+		rulesEvery: cfg.SamplingRulesInterval, targetsEvery: cfg.SamplingTargetsInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
 	provider := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exporter), // OTEL_BSP_* tune it
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(edge)),
+		sdktrace.WithSampler(sdktrace.ParentBased(sampler)),
 		sdktrace.WithIDGenerator(newIDGenerator()),
 	)
+	sampler.start()
 	// The SDK reports export failures (collector unreachable) through the global handler, which
 	// writes them to stderr; stdout stays the service's JSON log.
 	return &otelTracer{
 		provider:    provider,
 		propagators: newPropagator(),
-		edge:        edge,
+		sampler:     sampler,
 		ids:         newIDGenerator(),
 	}, nil
 }
@@ -112,6 +131,7 @@ func serviceResource(service string) (*resource.Resource, error) {
 }
 
 func (o *otelTracer) shutdown(ctx context.Context) error {
+	o.sampler.shutdown()
 	if err := o.provider.Shutdown(ctx); err != nil {
 		return fmt.Errorf("flush spans: %w", err)
 	}
@@ -166,7 +186,7 @@ func (o *otelTracer) middleware(h http.Handler) http.Handler {
 		if parent.IsValid() {
 			sampled = parent.IsSampled() // the caller decided
 		} else {
-			sampled = o.edge.sample(hostOnly(r.Host), r.Method, r.URL.Path)
+			sampled = o.sampler.sample(samplingRequest{host: hostOnly(r.Host), method: r.Method, path: r.URL.Path, r: r})
 		}
 		if sampled {
 			if !parent.IsValid() {

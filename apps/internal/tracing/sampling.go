@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
 )
@@ -18,12 +16,14 @@ import (
 // This file is where the OpenTelemetry path decides which requests are traced. The decision is
 // made once, at the edge: the first service a request reaches (no sampled or unsampled parent in
 // its headers) applies the rules; every service after it follows the decision it was handed
-// (parent-based), so a trace is never half-sampled. It is the same rule the X-Ray SDK applies in
-// xray mode: 1 request per second per process (the reservoir), then 5% of the rest, unless
-// XRAY_SAMPLING_RULES_FILE gives local rules, which both modes read.
+// (parent-based), so a trace is never half-sampled. The rules are X-Ray's: in otel mode the
+// centralized ones, polled through the collector's X-Ray proxy (xraysampler.go), with the local
+// rules of this file as the fallback; in xray mode the X-Ray SDK's strategy, or these local rules
+// when XRAY_SAMPLING_RULES_FILE or TRACING_SAMPLING_RULES gives them. The local default is X-Ray's
+// default rule: 1 request per second per process (the reservoir), then 5% of the rest.
 //
-// Protections of the edge (what a caller may not decide for us) belong in edgeSampler.ShouldSample,
-// the one place both the xray and the otel middleware reach through samplingRules.
+// Protections of the edge (what a caller may not decide for us) belong in edge.go, before either
+// path reads the headers.
 
 // The default rule of X-Ray (and of the X-Ray SDK when it has no other rules).
 const (
@@ -110,11 +110,11 @@ type edgeSampler struct {
 	now        func() time.Time
 }
 
-// newSampler is the OpenTelemetry sampler of a service: parent-based (a sampled or unsampled
-// caller's decision is followed, whether it came in X-Amzn-Trace-Id or traceparent), the rules
-// for the requests that start a trace here.
+// newSampler is the OpenTelemetry sampler of local rules only: parent-based (a sampled or
+// unsampled caller's decision is followed, whether it came in X-Amzn-Trace-Id or traceparent),
+// the rules for the requests that start a trace here.
 func newSampler(rules *samplingRules) sdktrace.Sampler {
-	return sdktrace.ParentBased(newEdgeSampler(rules))
+	return sdktrace.ParentBased(&xraySampler{local: newEdgeSampler(rules)})
 }
 
 func newEdgeSampler(rules *samplingRules) *edgeSampler {
@@ -123,35 +123,6 @@ func newEdgeSampler(rules *samplingRules) *edgeSampler {
 		s.reservoirs = append(s.reservoirs, &reservoir{perSecond: r.FixedTarget})
 	}
 	return s
-}
-
-// ShouldSample matches the request the span is for (the server span's start attributes: method,
-// path, host) against the rules, unless the otel middleware already did (it decides before
-// otelhttp runs, so that unsampled requests skip it).
-func (s *edgeSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	if sampled, ok := p.ParentContext.Value(edgeSampledKey{}).(bool); ok {
-		decision := sdktrace.Drop
-		if sampled {
-			decision = sdktrace.RecordAndSample
-		}
-		return sdktrace.SamplingResult{Decision: decision}
-	}
-	var host, method, path string
-	for _, kv := range p.Attributes {
-		switch kv.Key {
-		case "server.address":
-			host = kv.Value.AsString()
-		case "http.request.method":
-			method = kv.Value.AsString()
-		case "url.path":
-			path = kv.Value.AsString()
-		}
-	}
-	decision := sdktrace.Drop
-	if s.sample(host, method, path) {
-		decision = sdktrace.RecordAndSample
-	}
-	return sdktrace.SamplingResult{Decision: decision, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
 }
 
 // sample decides for one request.
@@ -166,10 +137,6 @@ func (s *edgeSampler) sample(host, method, path string) bool {
 		return r.Rate > 0 && rand.Float64() < r.Rate
 	}
 	return false
-}
-
-func (s *edgeSampler) Description() string {
-	return fmt.Sprintf("EdgeRules{%d rules, default %d/s + %g}", len(s.rules)-1, s.rules[len(s.rules)-1].FixedTarget, s.rules[len(s.rules)-1].Rate)
 }
 
 // reservoir lets perSecond requests through in each second of the clock.
@@ -199,20 +166,20 @@ func (r *reservoir) take(now time.Time) bool {
 }
 
 // wildcardMatch matches text against an X-Ray rule pattern: * any run of characters, ? one
-// character, case-insensitive.
+// character, case-insensitive (ASCII letters, as in hosts, methods and paths). It runs for every
+// rule a request is tried against, so it compares in place rather than lower-casing copies.
 func wildcardMatch(pattern, text string) bool {
 	if pattern == "*" {
 		return true
 	}
-	p, t := strings.ToLower(pattern), strings.ToLower(text)
 	star, mark := -1, 0
 	i, j := 0, 0
-	for j < len(t) {
+	for j < len(text) {
 		switch {
-		case i < len(p) && (p[i] == '?' || p[i] == t[j]):
+		case i < len(pattern) && (pattern[i] == '?' || lowerASCII(pattern[i]) == lowerASCII(text[j])):
 			i++
 			j++
-		case i < len(p) && p[i] == '*':
+		case i < len(pattern) && pattern[i] == '*':
 			star, mark = i, j
 			i++
 		case star >= 0:
@@ -223,8 +190,15 @@ func wildcardMatch(pattern, text string) bool {
 			return false
 		}
 	}
-	for i < len(p) && p[i] == '*' {
+	for i < len(pattern) && pattern[i] == '*' {
 		i++
 	}
-	return i == len(p)
+	return i == len(pattern)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

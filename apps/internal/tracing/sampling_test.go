@@ -210,7 +210,7 @@ func TestSamplingRulesFromTheEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tracer.Shutdown(context.Background())
-	if tracer.otel.edge.sample("h", "GET", "/x") {
+	if tracer.otel.sampler.sample(samplingRequest{host: "h", method: "GET", path: "/x"}) {
 		t.Error("TRACING_SAMPLING_RULES samples nothing, but a request was sampled")
 	}
 	for _, mode := range []string{ModeOTel, ModeXRay} {

@@ -51,7 +51,9 @@ type Config struct {
 	Service string
 	// Mode is ModeXRay, ModeOTel or ModeOff (TRACING). Empty means ModeXRay.
 	Mode string
-	// DaemonAddr is AWS_XRAY_DAEMON_ADDRESS (xray).
+	// DaemonAddr is AWS_XRAY_DAEMON_ADDRESS: in xray mode where segments go (UDP) and where the
+	// SDK polls the sampling rules (TCP); in otel mode where the sampler polls them (the
+	// collector's X-Ray proxy, TCP).
 	DaemonAddr string
 	// OTLPEndpoint is OTEL_EXPORTER_OTLP_ENDPOINT (otel): a URL, http:// for plaintext gRPC.
 	OTLPEndpoint string
@@ -61,9 +63,14 @@ type Config struct {
 	// default rule.
 	SamplingRulesFile string
 	// SamplingRules, from TRACING_SAMPLING_RULES, is the same rules as JSON text, for a deployment
-	// that sets variables rather than files (the stack in adot mode: the OpenTelemetry path does
-	// not poll X-Ray's centralized rules). At most one of the two is set.
+	// that sets variables rather than files (the stack in adot mode). At most one of the two is
+	// set. In otel mode either is the fallback of X-Ray's centralized rules (xraysampler.go): it
+	// decides until the first rules arrive and when the proxy was unreachable for an hour.
 	SamplingRules string
+	// SamplingRulesInterval and SamplingTargetsInterval are how often the otel path polls X-Ray's
+	// rules and reports its statistics for new quotas; 0 means the X-Ray SDK's 5 minutes and 10
+	// seconds (tests shorten them).
+	SamplingRulesInterval, SamplingTargetsInterval time.Duration
 	// Edge, from TRACING_EDGE, makes this service the edge: callers may name the trace, not
 	// decide its sampling (edge.go). EdgeForcedPerSecond (TRACING_EDGE_FORCED_PER_SECOND) is
 	// how many caller-sampled requests a second it still honours.
@@ -189,7 +196,7 @@ func Setup(cfg Config) (*Tracer, error) {
 	if runsOnECS() {
 		// Marks segments with origin AWS::ECS::Container and the container name.
 		ecs.Init()
-		t.serviceType = "AWS::ECS::Container"
+		t.serviceType = ecsServiceType
 	}
 	if err := xray.Configure(xcfg); err != nil {
 		return nil, fmt.Errorf("configure X-Ray (AWS_XRAY_DAEMON_ADDRESS=%s): %w", cfg.DaemonAddr, err)
