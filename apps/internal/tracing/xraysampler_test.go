@@ -435,7 +435,7 @@ func TestStatisticsGoOutInCallsOfAtMost25(t *testing.T) {
 		if err := json.Unmarshal(c.Request, &in); err != nil {
 			t.Fatal(err)
 		}
-		if len(in.SamplingStatisticsDocuments) > maxStatisticsPerCall {
+		if len(in.SamplingStatisticsDocuments) > 25 { // the model's SamplingStatisticsDocumentList max
 			t.Errorf("%d statistics documents in one call", len(in.SamplingStatisticsDocuments))
 		}
 		total += len(in.SamplingStatisticsDocuments)
