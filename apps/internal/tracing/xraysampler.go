@@ -309,7 +309,11 @@ func (s *xraySampler) report(err error) {
 	switch {
 	case err != nil && errors.Is(err, context.Canceled):
 	case err != nil && !s.failing.Swap(true):
-		s.logf("tracing: X-Ray sampling proxy %s: %v (the last rules apply for up to %s, then the local rules)", s.proxy, err, centralRulesTTL)
+		then := "the local sampling rules apply"
+		if s.rules.Load() != nil {
+			then = fmt.Sprintf("X-Ray's last rules apply for up to %s, then the local ones", centralRulesTTL)
+		}
+		s.logf("tracing: X-Ray sampling proxy unreachable, %s: %v", then, err)
 	case err == nil && s.failing.Swap(false):
 		s.logf("tracing: X-Ray sampling proxy %s answers again", s.proxy)
 	}

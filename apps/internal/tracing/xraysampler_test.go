@@ -531,3 +531,34 @@ func BenchmarkTwoHopOTelUnsampledCentralRules(b *testing.B) {
 	}
 	benchmarkTwoHop(b, tracer)
 }
+
+// One decision for an unsampled request, under X-Ray's rules (a rule with patterns tried before
+// the matching one) and under the local rules: the sampler's own share of the path above.
+func BenchmarkDecision(b *testing.B) {
+	api := xrayRuleFor("products-api", "products", 1000, 0, 0)
+	api.URLPath, api.HTTPMethod = "/api/*", "GET"
+	health := xrayRuleFor("health", "*", 10, 0, 0)
+	health.URLPath = "/health*"
+	proxy := newSamplingStandIn(b, health, api, defaultXRayRule(0, 0))
+	s, err := newCentralSampler(centralSamplerConfig{local: defaultSamplingRules(), daemonAddr: proxy.addr(), service: "products"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.local = newEdgeSampler(&samplingRules{Version: 2, Default: &samplingRule{}})
+	q := samplingRequest{host: "products", method: "GET", path: "/api/1.0/products"}
+	b.Run("local", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			s.sample(q)
+		}
+	})
+	if err := s.refreshRules(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("central", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			s.sample(q)
+		}
+	})
+}
