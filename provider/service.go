@@ -157,7 +157,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	}
 	a := &services.ServiceArgs{
 		ClusterArn: args.ClusterArn, VpcId: args.VpcId, SubnetIds: args.SubnetIds, Image: args.Image,
-		Port: args.Port, HealthCheckPath: args.HealthCheckPath, ReadinessPath: args.ReadinessPath,
+		Port: args.Port, HealthCheckPath: args.HealthCheckPath, LoadBalancerHealthCheckPath: args.ReadinessPath,
 		Environment: args.Environment, Cpu: args.Cpu, Memory: args.Memory, DesiredCount: args.DesiredCount,
 		Public: args.Public, PublicSubnetIds: args.PublicSubnetIds, ClientOnly: args.ClientOnly,
 		SecurityGroupIds: args.SecurityGroupIds, DirectEgressPorts: args.DirectEgressPorts, Mesh: m,

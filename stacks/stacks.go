@@ -55,7 +55,8 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 	productsArgs.Public = true
 	productsArgs.PublicSubnetIds = p.net.PublicSubnetIds
 	productsArgs.ClientOnly = true // reached through its load balancer only
-	productsArgs.ReadinessPath = contract.ReadinessPath
+	// The load balancer probes liveness: a database outage must not make ECS replace tasks.
+	productsArgs.LoadBalancerHealthCheckPath = contract.LoadBalancerHealthCheckPath
 	productsArgs.Backends = []*services.Service{payments}
 	productsArgs.SecurityGroupIds = []pulumi.StringInput{p.db.ClientSecurityGroupId}
 	productsArgs.DirectEgressPorts = []int{database.PostgresPort}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 	"github.com/meshtrace/meshtrace/pulumitest"
 )
@@ -493,7 +494,7 @@ func TestOnlyTheLoadBalancerIsOpenToTheInternet(t *testing.T) {
 			t.Errorf("%d load balancers, want 1 (products)", len(s.m.ByType(tLB)))
 		}
 		tg := s.get(t, tTargetGroup, ProductsName)
-		if tg["targetType"] != "ip" || tg["healthCheck"].(map[string]any)["path"] != "/readyz" {
+		if tg["targetType"] != "ip" || tg["healthCheck"].(map[string]any)["path"] != contract.LivenessPath {
 			t.Errorf("target group %v", tg)
 		}
 	})

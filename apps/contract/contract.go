@@ -23,9 +23,29 @@ const (
 	// LivenessPath answers 200 while the process can serve; it checks no dependency, so an
 	// outage of the database does not make ECS replace every task.
 	LivenessPath = "/healthz"
-	// ReadinessPath answers 200 only when the service's dependencies answer (products: the
-	// database pool); the load balancer routes on it.
+	// ReadinessPath (products) answers 200 only when the database answers a ping: for operators
+	// and the trace check, not for the load balancer (see LoadBalancerHealthCheckPath).
 	ReadinessPath = "/readyz"
+)
+
+// The load balancer's health check of a service's targets. ECS replaces a task whose target
+// fails it (UnhealthyThreshold failures in a row), and each replacement of products runs the
+// migrations first, which wait for the database; so a check that failed with the database
+// would turn a failover or a maintenance window into tasks replaced in a loop. The check
+// therefore probes liveness (the process serves HTTP); a request that needs the database
+// answers 503 on its own while the database is away. docs/database.md#health has the AWS
+// sources.
+const (
+	LoadBalancerHealthCheckPath     = LivenessPath
+	LoadBalancerHealthCheckMatcher  = "200" // the ALB's matcher syntax: codes, "a,b" or "a-b"
+	LoadBalancerHealthCheckInterval = 15 * time.Second
+	// LoadBalancerHealthCheckTimeout is below the interval, as the ALB requires.
+	LoadBalancerHealthCheckTimeout = 5 * time.Second
+	// Consecutive successes that make a target healthy, failures that make it unhealthy: a
+	// target is unhealthy after LoadBalancerUnhealthyThreshold x LoadBalancerHealthCheckInterval
+	// (45 s) of failed checks.
+	LoadBalancerHealthyThreshold   = 2
+	LoadBalancerUnhealthyThreshold = 3
 )
 
 // HealthCheckFlag makes a service's binary probe its own LivenessPath on 127.0.0.1:$PORT and

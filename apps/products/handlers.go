@@ -34,9 +34,9 @@ func (a *app) hello(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]string{"service": "products", "message": "Hello from products"})
 }
 
-// healthz is a liveness check only: it does not touch the database or payments, so the load
-// balancer and ECS do not replace healthy tasks while a dependency is down (those requests get
-// 502/503 instead, and the task recovers with the dependency).
+// healthz is a liveness check only, and what the load balancer's health check probes: it does
+// not touch the database or payments, so ECS does not replace healthy tasks while a dependency
+// is down (those requests get 502/503 instead, and the task recovers with the dependency).
 func healthz(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -97,8 +97,7 @@ func pageParams(r *http.Request) (limit int, after *int64, problem string) {
 	return limit, after, ""
 }
 
-// readyTimeout bounds the database ping of /readyz, below the load balancer's health check
-// timeout.
+// readyTimeout bounds the database ping of /readyz.
 const readyTimeout = 2 * time.Second
 
 // poolStats is the pool part of /readyz.
@@ -109,10 +108,12 @@ type poolStats struct {
 	MaxConns      int32 `json:"max_conns"`
 }
 
-// readyz is the readiness check the load balancer uses: 200 when the database answers a ping on
-// a pooled connection, 503 otherwise, with the pool's figures either way. Unlike /healthz it
-// touches the database, so a task that cannot reach it (or whose credential is refused) is taken
-// out of the load balancer, not restarted.
+// readyz says whether this task can reach its database: 200 when the database answers a ping
+// on a pooled connection, 503 otherwise, with the pool's figures either way. It is for
+// operators and checks, not for the load balancer: ECS replaces a task whose load balancer
+// health check fails, and a database outage would then replace every task (each replacement
+// waiting on the same database to migrate). The load balancer probes /healthz
+// (contract.LoadBalancerHealthCheckPath); requests that need the database answer 503 themselves.
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	err := a.store.ping(r.Context(), readyTimeout)
 	st := a.store.pool.Stat()

@@ -172,13 +172,15 @@ func declareLoadBalancer(ctx *pulumi.Context, name string, a ServiceArgs, n *ser
 		Port:                pulumi.Int(a.Port),
 		Protocol:            pulumi.String("HTTP"),
 		DeregistrationDelay: pulumi.Int(30),
+		// The settings the apps are tested against (apps/contract); ECS replaces a task
+		// whose target turns unhealthy.
 		HealthCheck: lb.TargetGroupHealthCheckArgs{
-			Path:               pulumi.String(a.ReadinessPath),
-			Matcher:            pulumi.String("200"),
-			Interval:           pulumi.Int(15),
-			Timeout:            pulumi.Int(5),
-			HealthyThreshold:   pulumi.Int(2),
-			UnhealthyThreshold: pulumi.Int(3),
+			Path:               pulumi.String(a.LoadBalancerHealthCheckPath),
+			Matcher:            pulumi.String(contract.LoadBalancerHealthCheckMatcher),
+			Interval:           pulumi.Int(int(contract.LoadBalancerHealthCheckInterval.Seconds())),
+			Timeout:            pulumi.Int(int(contract.LoadBalancerHealthCheckTimeout.Seconds())),
+			HealthyThreshold:   pulumi.Int(contract.LoadBalancerHealthyThreshold),
+			UnhealthyThreshold: pulumi.Int(contract.LoadBalancerUnhealthyThreshold),
 		},
 		Tags: a.Tags,
 	}, opts...)

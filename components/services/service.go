@@ -86,9 +86,11 @@ type ServiceArgs struct {
 	// HealthCheckPath is the app's liveness endpoint, used by the mesh. Default
 	// contract.LivenessPath (/healthz).
 	HealthCheckPath string
-	// ReadinessPath is what the load balancer routes on: it should answer 200 only when the
-	// app's dependencies answer. Default HealthCheckPath.
-	ReadinessPath string
+	// LoadBalancerHealthCheckPath is what the load balancer's target group health check
+	// probes (with contract's LoadBalancerHealthCheck* settings). ECS replaces a task that fails
+	// it, so it must say whether the process serves, not whether a dependency answers (a
+	// database outage would replace every task). Default HealthCheckPath.
+	LoadBalancerHealthCheckPath string
 	// AppHealthCheck is the app container's ECS health check; ECS replaces a task whose
 	// essential container turns unhealthy. Images without a shell can run their own
 	// binary, e.g. ["CMD", "/products", "-healthcheck"]. Default none.
@@ -252,8 +254,8 @@ func (a *ServiceArgs) withDefaults(name string) (ServiceArgs, error) {
 	if d.HealthCheckPath == "" {
 		d.HealthCheckPath = contract.LivenessPath
 	}
-	if d.ReadinessPath == "" {
-		d.ReadinessPath = d.HealthCheckPath
+	if d.LoadBalancerHealthCheckPath == "" {
+		d.LoadBalancerHealthCheckPath = d.HealthCheckPath
 	}
 	if d.WaitForSteadyState == nil {
 		d.WaitForSteadyState = pulumi.BoolRef(true)
