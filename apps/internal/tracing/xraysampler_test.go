@@ -101,6 +101,44 @@ func TestACentralRuleChangeAppliesWithinOnePollingInterval(t *testing.T) {
 	}
 }
 
+// In production a change arrives sooner than the rules' 5 minutes: the statistics poller's
+// answer says the rules changed (LastRuleModification), and the rules poller fetches them at
+// once. Here the rules' own interval is an hour, so only that path can bring the change.
+func TestARuleChangeArrivesWithTheNextTargets(t *testing.T) {
+	proxy := newSamplingStandIn(t, xrayRuleFor("meshtrace-products", "products", 1000, 0, 0), defaultXRayRule(0, 0))
+	const targetsEvery = 100 * time.Millisecond
+	tr := otelTracerWithProxy(t, Config{
+		DaemonAddr: proxy.addr(), SamplingRules: sampleAllRules,
+		SamplingRulesInterval: time.Hour, SamplingTargetsInterval: targetsEvery,
+	})
+	// X-Ray's targets say when a rule's statistics are due again (Interval, 10 s from X-Ray):
+	// 1 s here.
+	proxy.mu.Lock()
+	proxy.quota = func(rule xrayRule, now time.Time) samplingTarget {
+		quota, ttl, interval := rule.ReservoirSize, float64(now.Unix()+10), 1
+		return samplingTarget{RuleName: rule.RuleName, FixedRate: &rule.FixedRate, ReservoirQuota: &quota, ReservoirQuotaTTL: &ttl, Interval: &interval}
+	}
+	proxy.mu.Unlock()
+	waitFor(t, "the first rules fetched", 5*time.Second, func() bool { return tr.otel.sampler.rules.Load() != nil })
+	if got := sampledShare(tr, 50, nil); got != 0 {
+		t.Fatalf("%d of 50 sampled under X-Ray's rule of rate 0", got)
+	}
+	time.Sleep(1100 * time.Millisecond) // the change lands in a later epoch second than the fetch
+	proxy.setRules(xrayRuleFor("meshtrace-products", "products", 1000, 0, 1), defaultXRayRule(0, 0))
+	changed := time.Now()
+	waitFor(t, "the changed rule applied", 3*time.Second, func() bool { return sampledShare(tr, 1, nil) == 1 })
+	// At most the statistics' interval (whole seconds) and two polls of the targets.
+	if took := time.Since(changed); took > 2*time.Second+2*targetsEvery {
+		t.Errorf("the change took %s with statistics due every second, polled every %s", took, targetsEvery)
+	}
+	if calls := proxy.callsTo("/SamplingTargets"); len(calls) < 2 {
+		t.Errorf("%d targets calls, want the statistics reported before and after the change", len(calls))
+	}
+	if got := len(proxy.callsTo("/GetSamplingRules")); got != 2 {
+		t.Errorf("%d rules fetches, want 2 (the first, and the one the targets asked for)", got)
+	}
+}
+
 // With the proxy down from the start, the local rules decide: TRACING_SAMPLING_RULES when the
 // stack hands them, else X-Ray's default rule (1/s then 5%).
 func TestLocalRulesDecideWhileTheProxyIsDown(t *testing.T) {
