@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,8 +45,19 @@ type recordedCall struct {
 
 func newSamplingStandIn(t testing.TB, rules ...xrayRule) *samplingStandIn {
 	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newSamplingStandInOn(t, l, rules...)
+}
+
+// newSamplingStandInOn serves on l (an address the test chose before).
+func newSamplingStandInOn(t testing.TB, l net.Listener, rules ...xrayRule) *samplingStandIn {
+	t.Helper()
 	s := &samplingStandIn{rules: rules, now: time.Now, modified: time.Now().Add(-time.Hour)}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
+	s.srv.Start()
 	t.Cleanup(func() {
 		s.srv.Close()
 		checkCallsAgainstModel(t, s.recorded())

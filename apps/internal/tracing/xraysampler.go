@@ -277,7 +277,13 @@ func (s *xraySampler) start() {
 		defer s.pollers.Done()
 		for {
 			s.report(s.refreshRules(ctx))
-			if !s.wait(ctx, s.rulesEvery, s.refreshNow) {
+			// Until the first rules arrive (a collector that starts after the app), try again
+			// at the targets' pace rather than in 5 minutes.
+			every := s.rulesEvery
+			if s.rules.Load() == nil {
+				every = min(every, s.targetsEvery)
+			}
+			if !s.wait(ctx, every, s.refreshNow) {
 				return
 			}
 		}

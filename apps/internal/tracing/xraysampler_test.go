@@ -164,6 +164,29 @@ func TestLocalRulesDecideWhileTheProxyIsDown(t *testing.T) {
 	}
 }
 
+// A collector that starts after the app: until the first rules arrive the rules are asked for
+// at the targets' pace, so X-Ray's rules apply soon after the proxy answers, not 5 minutes later.
+func TestRulesArriveSoonAfterTheProxyComesUp(t *testing.T) {
+	addr := closedAddr(t)
+	tr := otelTracerWithProxy(t, Config{
+		DaemonAddr: addr, SamplingRules: sampleAllRules,
+		SamplingRulesInterval: time.Hour, SamplingTargetsInterval: 100 * time.Millisecond,
+	})
+	time.Sleep(150 * time.Millisecond) // the first fetch has failed
+	if got := sampledShare(tr, 20, nil); got != 20 {
+		t.Fatalf("before the proxy is up: %d of 20 sampled, want the local rule's 20", got)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the proxy's address %s was taken meanwhile: %v", addr, err)
+	}
+	newSamplingStandInOn(t, l, xrayRuleFor("meshtrace-products", "products", 1000, 0, 0), defaultXRayRule(0, 0))
+	waitFor(t, "X-Ray's rules fetched once the proxy is up", time.Second, func() bool { return tr.otel.sampler.rules.Load() != nil })
+	if got := sampledShare(tr, 20, nil); got != 0 {
+		t.Errorf("after the proxy came up: %d of 20 sampled, want X-Ray's rule's 0", got)
+	}
+}
+
 // closedAddr is a loopback address nothing listens on.
 func closedAddr(t *testing.T) string {
 	t.Helper()
