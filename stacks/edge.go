@@ -31,11 +31,12 @@ func declareEdge(ctx *pulumi.Context, prefix string, cfg Config, args *services.
 		args.CertificateArn = domain.CertificateArn
 	}
 	if cfg.Edge.AccessLogs {
-		bucket, err := edge.NewLogBucket(ctx, prefix+"-alb-logs", &edge.LogBucketArgs{Protect: prod, Tags: tags})
+		// The logs of products' load balancer, under its name.
+		bucket, err := edge.NewLogBucket(ctx, prefix+"-alb-logs", &edge.LogBucketArgs{Prefix: ProductsName, Protect: prod, Tags: tags})
 		if err != nil {
 			return nil, err
 		}
-		args.AccessLogsBucket = bucket.BucketName
+		args.AccessLogsBucket, args.AccessLogsPrefix = bucket.BucketName, bucket.Prefix
 	}
 	return e, nil
 }

@@ -148,7 +148,7 @@ func TestLoadBalancerHygieneAndFirewallInProd(t *testing.T) {
 		}
 		var delivery, tlsOnly bool
 		for _, st := range policy.Statement {
-			if st.Effect == "Allow" && st.Principal["AWS"] == "arn:aws:iam::127311923021:root" && st.Resource[0] == "arn:aws:s3:::"+buckets[0].Name+"/AWSLogs/"+pulumitest.Account+"/*" {
+			if st.Effect == "Allow" && st.Principal["AWS"] == "arn:aws:iam::127311923021:root" && st.Resource[0] == "arn:aws:s3:::"+buckets[0].Name+"/"+ProductsName+"/AWSLogs/"+pulumitest.Account+"/*" {
 				delivery = true
 			}
 			if st.Effect == "Deny" && st.Condition["Bool"]["aws:SecureTransport"] == "false" {

@@ -160,7 +160,11 @@ func declareLoadBalancer(ctx *pulumi.Context, name string, a ServiceArgs, n *ser
 		Tags:                     a.Tags,
 	}
 	if a.AccessLogsBucket != nil {
-		lbArgs.AccessLogs = lb.LoadBalancerAccessLogsArgs{Bucket: a.AccessLogsBucket, Prefix: pulumi.String(name), Enabled: pulumi.Bool(true)}
+		prefix := a.AccessLogsPrefix
+		if prefix == "" {
+			prefix = name
+		}
+		lbArgs.AccessLogs = lb.LoadBalancerAccessLogsArgs{Bucket: a.AccessLogsBucket, Prefix: pulumi.String(prefix), Enabled: pulumi.Bool(true)}
 	}
 	n.loadBalancer, err = lb.NewLoadBalancer(ctx, name, lbArgs, opts...)
 	if err != nil {

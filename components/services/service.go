@@ -131,6 +131,9 @@ type ServiceArgs struct {
 	// AccessLogsBucket receives the public load balancer's access logs (edge.LogBucket).
 	// Default: no access logs.
 	AccessLogsBucket pulumi.StringInput
+	// AccessLogsPrefix is the key prefix of the access logs in AccessLogsBucket
+	// (edge.LogBucket.Prefix, which its policy allows). Default: the service name.
+	AccessLogsPrefix string
 	// LoadBalancerDeletionProtection refuses to delete the public load balancer. Default false.
 	LoadBalancerDeletionProtection bool
 	// ClientOnly: nothing calls this service through the mesh (it is reached through its
