@@ -16,15 +16,28 @@ import (
 // for a program in another language, and returns its outputs.
 func construct(t *testing.T, s integration.Server, component, name string, inputs map[string]any) (map[string]any, error) {
 	t.Helper()
+	state, err := constructState(t, s, component, name, inputs, false)
+	if err != nil {
+		return nil, err
+	}
+	return state.Mappable(), nil
+}
+
+// constructState constructs as construct does, in a preview when dryRun, and returns the
+// outputs as property values (unknowns, secrets and dependencies kept). inputs' values may
+// be property values: outputs with dependencies, secrets, unknowns.
+func constructState(t *testing.T, s integration.Server, component, name string, inputs map[string]any, dryRun bool) (presource.PropertyMap, error) {
+	t.Helper()
 	typ := tokens.Type(Name + ":index:" + component)
 	resp, err := s.Construct(p.ConstructRequest{
 		Urn:    presource.NewURN("test", pulumitest.Project, "", typ, name),
 		Inputs: presource.FromResourcePropertyMap(presource.NewPropertyMapFromMap(inputs)),
+		DryRun: dryRun,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return presource.ToResourcePropertyMap(resp.State).Mappable(), nil
+	return presource.ToResourcePropertyMap(resp.State), nil
 }
 
 func mustConstruct(t *testing.T, s integration.Server, component, name string, inputs map[string]any) map[string]any {

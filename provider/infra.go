@@ -18,19 +18,12 @@ func register(ctx *pulumi.Context, name string, c pulumi.ComponentResource, opts
 	return pulumi.Parent(c), nil
 }
 
-func tags(m map[string]string) pulumi.StringMap {
-	if m == nil {
-		return nil
-	}
-	return pulumi.ToStringMap(m)
-}
-
 // NetworkArgs are the Network's inputs.
 type NetworkArgs struct {
-	CidrBlock         string            `pulumi:"cidrBlock,optional"`
-	AvailabilityZones int               `pulumi:"availabilityZones,optional"`
-	NatGateways       string            `pulumi:"natGateways,optional"`
-	Tags              map[string]string `pulumi:"tags,optional"`
+	CidrBlock         pulumi.StringInput    `pulumi:"cidrBlock,optional"`
+	AvailabilityZones pulumi.IntInput       `pulumi:"availabilityZones,optional"`
+	NatGateways       pulumi.StringInput    `pulumi:"natGateways,optional"`
+	Tags              pulumi.StringMapInput `pulumi:"tags,optional"`
 }
 
 // Annotate describes the inputs.
@@ -66,9 +59,22 @@ func NewNetwork(ctx *pulumi.Context, name string, args NetworkArgs, opts ...pulu
 	if err != nil {
 		return nil, err
 	}
-	n, err := network.NewNetwork(ctx, name, &network.NetworkArgs{
-		CidrBlock: args.CidrBlock, AvailabilityZones: args.AvailabilityZones, NatGateways: args.NatGateways, Tags: tags(args.Tags),
-	}, parent)
+	p := newPlain(ctx)
+	a := &network.NetworkArgs{
+		CidrBlock:         value(p, "cidrBlock", args.CidrBlock, ""),
+		AvailabilityZones: value(p, "availabilityZones", args.AvailabilityZones, 0),
+		NatGateways:       value(p, "natGateways", args.NatGateways, ""),
+		Tags:              stringMap(p, "tags", args.Tags),
+	}
+	deps, declare, err := p.done("Network " + name)
+	if err != nil {
+		return nil, err
+	}
+	if !declare {
+		unknownOutputs(c)
+		return c, nil
+	}
+	n, err := network.NewNetwork(ctx, name, a, parent, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +84,10 @@ func NewNetwork(ctx *pulumi.Context, name string, args NetworkArgs, opts ...pulu
 
 // ClusterArgs are the Cluster's inputs.
 type ClusterArgs struct {
-	VpcId                  pulumi.StringInput `pulumi:"vpcId"`
-	NamespaceName          string             `pulumi:"namespaceName"`
-	ServiceConnectDefaults bool               `pulumi:"serviceConnectDefaults,optional"`
-	Tags                   map[string]string  `pulumi:"tags,optional"`
+	VpcId                  pulumi.StringInput    `pulumi:"vpcId"`
+	NamespaceName          pulumi.StringInput    `pulumi:"namespaceName"`
+	ServiceConnectDefaults pulumi.BoolInput      `pulumi:"serviceConnectDefaults,optional"`
+	Tags                   pulumi.StringMapInput `pulumi:"tags,optional"`
 }
 
 // Annotate describes the inputs.
@@ -119,9 +125,22 @@ func NewCluster(ctx *pulumi.Context, name string, args ClusterArgs, opts ...pulu
 	if err != nil {
 		return nil, err
 	}
-	cl, err := cluster.NewCluster(ctx, name, &cluster.ClusterArgs{
-		VpcId: args.VpcId, NamespaceName: args.NamespaceName, ServiceConnectDefaults: args.ServiceConnectDefaults, Tags: tags(args.Tags),
-	}, parent)
+	p := newPlain(ctx)
+	a := &cluster.ClusterArgs{
+		VpcId:                  args.VpcId,
+		NamespaceName:          value(p, "namespaceName", args.NamespaceName, ""),
+		ServiceConnectDefaults: value(p, "serviceConnectDefaults", args.ServiceConnectDefaults, false),
+		Tags:                   stringMap(p, "tags", args.Tags),
+	}
+	deps, declare, err := p.done("Cluster " + name)
+	if err != nil {
+		return nil, err
+	}
+	if !declare {
+		unknownOutputs(c)
+		return c, nil
+	}
+	cl, err := cluster.NewCluster(ctx, name, a, parent, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -133,17 +152,17 @@ func NewCluster(ctx *pulumi.Context, name string, args ClusterArgs, opts ...pulu
 type DatabaseArgs struct {
 	VpcId                   pulumi.StringInput      `pulumi:"vpcId"`
 	SubnetIds               pulumi.StringArrayInput `pulumi:"subnetIds"`
-	AllowedSecurityGroupIds []pulumi.StringInput    `pulumi:"allowedSecurityGroupIds,optional"`
-	InstanceClass           string                  `pulumi:"instanceClass"`
-	EngineVersion           string                  `pulumi:"engineVersion,optional"`
-	AllocatedStorageGb      int                     `pulumi:"allocatedStorageGb,optional"`
-	MultiAz                 bool                    `pulumi:"multiAz,optional"`
-	BackupRetentionDays     int                     `pulumi:"backupRetentionDays,optional"`
-	DeletionProtection      bool                    `pulumi:"deletionProtection,optional"`
-	Protect                 bool                    `pulumi:"protect,optional"`
-	DbName                  string                  `pulumi:"dbName,optional"`
-	Username                string                  `pulumi:"username,optional"`
-	Tags                    map[string]string       `pulumi:"tags,optional"`
+	AllowedSecurityGroupIds pulumi.StringArrayInput `pulumi:"allowedSecurityGroupIds,optional"`
+	InstanceClass           pulumi.StringInput      `pulumi:"instanceClass"`
+	EngineVersion           pulumi.StringInput      `pulumi:"engineVersion,optional"`
+	AllocatedStorageGb      pulumi.IntInput         `pulumi:"allocatedStorageGb,optional"`
+	MultiAz                 pulumi.BoolInput        `pulumi:"multiAz,optional"`
+	BackupRetentionDays     pulumi.IntInput         `pulumi:"backupRetentionDays,optional"`
+	DeletionProtection      pulumi.BoolInput        `pulumi:"deletionProtection,optional"`
+	Protect                 pulumi.BoolInput        `pulumi:"protect,optional"`
+	DbName                  pulumi.StringInput      `pulumi:"dbName,optional"`
+	Username                pulumi.StringInput      `pulumi:"username,optional"`
+	Tags                    pulumi.StringMapInput   `pulumi:"tags,optional"`
 }
 
 // Annotate describes the inputs.
@@ -196,12 +215,30 @@ func NewDatabase(ctx *pulumi.Context, name string, args DatabaseArgs, opts ...pu
 	if err != nil {
 		return nil, err
 	}
-	db, err := database.NewDatabase(ctx, name, &database.DatabaseArgs{
-		VpcId: args.VpcId, SubnetIds: args.SubnetIds, AllowedSecurityGroupIds: args.AllowedSecurityGroupIds,
-		InstanceClass: args.InstanceClass, EngineVersion: args.EngineVersion, AllocatedStorageGb: args.AllocatedStorageGb,
-		MultiAZ: args.MultiAz, BackupRetentionDays: args.BackupRetentionDays, DeletionProtection: args.DeletionProtection,
-		Protect: args.Protect, DbName: args.DbName, Username: args.Username, Tags: tags(args.Tags),
-	}, parent)
+	p := newPlain(ctx)
+	a := &database.DatabaseArgs{
+		VpcId: args.VpcId, SubnetIds: args.SubnetIds,
+		AllowedSecurityGroupIds: stringList(p, "allowedSecurityGroupIds", args.AllowedSecurityGroupIds),
+		InstanceClass:           value(p, "instanceClass", args.InstanceClass, ""),
+		EngineVersion:           value(p, "engineVersion", args.EngineVersion, ""),
+		AllocatedStorageGb:      value(p, "allocatedStorageGb", args.AllocatedStorageGb, 0),
+		MultiAZ:                 value(p, "multiAz", args.MultiAz, false),
+		BackupRetentionDays:     value(p, "backupRetentionDays", args.BackupRetentionDays, 0),
+		DeletionProtection:      value(p, "deletionProtection", args.DeletionProtection, false),
+		Protect:                 value(p, "protect", args.Protect, false),
+		DbName:                  value(p, "dbName", args.DbName, ""),
+		Username:                value(p, "username", args.Username, ""),
+		Tags:                    stringMap(p, "tags", args.Tags),
+	}
+	deps, declare, err := p.done("Database " + name)
+	if err != nil {
+		return nil, err
+	}
+	if !declare {
+		unknownOutputs(c)
+		return c, nil
+	}
+	db, err := database.NewDatabase(ctx, name, a, parent, deps)
 	if err != nil {
 		return nil, err
 	}

@@ -4,18 +4,21 @@
 //
 //	pulumi package add <repo>/provider@<tag>
 //
-// (see README.md). Its inputs are plain data: IDs and ARNs as strings, the mesh and the
-// tracing as small records that the Mesh and Tracing components output, a service's
-// backends as records of the Service outputs they need.
+// (see README.md). Its inputs are IDs and ARNs, the mesh and the tracing as small records
+// that the Mesh and Tracing components output, a service's backends as records of the
+// Service outputs they need; each of them, at every depth, may be another resource's
+// output, an unknown or a secret (inputs.go).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 )
 
@@ -27,7 +30,7 @@ const Version = "0.1.0"
 
 // Provider is the component package.
 func Provider() (p.Provider, error) {
-	return infer.NewProviderBuilder().
+	prov, err := infer.NewProviderBuilder().
 		WithDisplayName("meshtrace").
 		WithDescription("Traced, meshed services on ECS Fargate: network, cluster, database, mesh, tracing and services, as meshtrace deploys them.").
 		WithKeywords("aws", "ecs", "fargate", "service-connect", "x-ray", "category/cloud", "kind/component").
@@ -44,6 +47,55 @@ func Provider() (p.Provider, error) {
 			infer.ComponentF(NewService),
 		).
 		Build()
+	if err != nil {
+		return prov, err
+	}
+	inferred := prov.GetSchema
+	prov.GetSchema = func(ctx context.Context, req p.GetSchemaRequest) (p.GetSchemaResponse, error) {
+		resp, err := inferred(ctx, req)
+		if err == nil {
+			resp.Schema, err = noPlainInputs(resp.Schema)
+		}
+		return resp, err
+	}
+	return prov, nil
+}
+
+// noPlainInputs clears "plain" from every input of the schema: each one, at every depth (a
+// list's items, a map's values), may be an output (inputs.go), which the schema must say so
+// that the SDKs type them pulumi.Input. infer marks the elements of a StringArrayInput or
+// StringMapInput plain.
+func noPlainInputs(spec string) (string, error) {
+	var pkg schema.PackageSpec
+	if err := json.Unmarshal([]byte(spec), &pkg); err != nil {
+		return "", err
+	}
+	var clear func(t *schema.TypeSpec)
+	clear = func(t *schema.TypeSpec) {
+		if t == nil {
+			return
+		}
+		t.Plain = false
+		clear(t.Items)
+		clear(t.AdditionalProperties)
+		for i := range t.OneOf {
+			clear(&t.OneOf[i])
+		}
+	}
+	clearAll := func(props map[string]schema.PropertySpec) {
+		for k, prop := range props {
+			clear(&prop.TypeSpec)
+			props[k] = prop
+		}
+	}
+	for _, r := range pkg.Resources {
+		clearAll(r.InputProperties)
+	}
+	for _, t := range pkg.Types {
+		clearAll(t.Properties)
+	}
+	out, err := json.Marshal(pkg)
+	return string(out), err
 }
 
 func main() {

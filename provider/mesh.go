@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"reflect"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -15,11 +17,11 @@ func ctxToken(ctx *pulumi.Context) string { return p.GetTypeToken(ctx) }
 
 // MeshArgs are the Mesh's inputs.
 type MeshArgs struct {
-	Mode          string             `pulumi:"mode,optional"`
-	NamespaceArn  pulumi.StringInput `pulumi:"namespaceArn"`
-	NamespaceId   pulumi.StringInput `pulumi:"namespaceId,optional"`
-	NamespaceName string             `pulumi:"namespaceName,optional"`
-	Tags          map[string]string  `pulumi:"tags,optional"`
+	Mode          pulumi.StringInput    `pulumi:"mode,optional"`
+	NamespaceArn  pulumi.StringInput    `pulumi:"namespaceArn"`
+	NamespaceId   pulumi.StringInput    `pulumi:"namespaceId,optional"`
+	NamespaceName pulumi.StringInput    `pulumi:"namespaceName,optional"`
+	Tags          pulumi.StringMapInput `pulumi:"tags,optional"`
 }
 
 // Annotate describes the inputs.
@@ -33,8 +35,42 @@ func (a *MeshArgs) Annotate(an infer.Annotator) {
 
 // MeshRef is what a Service needs of its mesh: the Mesh's outputs of the same names.
 type MeshRef struct {
-	Mode         string             `pulumi:"mode,optional"`
+	Mode         string `pulumi:"mode,optional"`
+	NamespaceArn string `pulumi:"namespaceArn"`
+}
+
+// MeshRefArgs is a MeshRef of Inputs; MeshRefInput is either that or one output of a MeshRef.
+type MeshRefArgs struct {
+	Mode         pulumi.StringInput `pulumi:"mode,optional"`
 	NamespaceArn pulumi.StringInput `pulumi:"namespaceArn"`
+}
+
+type MeshRefInput interface {
+	pulumi.Input
+	ToMeshRefOutput() MeshRefOutput
+}
+
+type MeshRefOutput struct{ *pulumi.OutputState }
+
+func (MeshRefArgs) ElementType() reflect.Type          { return reflect.TypeFor[MeshRef]() }
+func (MeshRefOutput) ElementType() reflect.Type        { return reflect.TypeFor[MeshRef]() }
+func (o MeshRefOutput) ToMeshRefOutput() MeshRefOutput { return o }
+func (a MeshRefArgs) ToMeshRefOutput() MeshRefOutput {
+	return toOutput[MeshRefOutput](context.Background(), a)
+}
+
+func init() { registerRecord[MeshRefArgs, MeshRefOutput](reflect.TypeFor[MeshRefInput]()) }
+
+// meshRefArgs is the record's fields, however it came.
+func meshRefArgs(in MeshRefInput) MeshRefArgs {
+	if a, isArgs := in.(MeshRefArgs); isArgs {
+		return a
+	}
+	o := in.ToMeshRefOutput()
+	return MeshRefArgs{
+		Mode:         field(o, func(r MeshRef) string { return r.Mode }).(pulumi.StringOutput),
+		NamespaceArn: field(o, func(r MeshRef) string { return r.NamespaceArn }).(pulumi.StringOutput),
+	}
 }
 
 // Annotate describes the fields.
@@ -66,13 +102,21 @@ func NewMesh(ctx *pulumi.Context, name string, args MeshArgs, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	mode := args.Mode
-	if mode == "" {
-		mode = mesh.ModeServiceConnect
+	p := newPlain(ctx)
+	mode := value(p, "mode", args.Mode, mesh.ModeServiceConnect)
+	namespaceName := value(p, "namespaceName", args.NamespaceName, "")
+	tagMap := stringMap(p, "tags", args.Tags)
+	deps, declare, err := p.done("Mesh " + name)
+	if err != nil {
+		return nil, err
+	}
+	if !declare {
+		unknownOutputs(c)
+		return c, nil
 	}
 	m, err := mesh.New(ctx, name, &mesh.Args{
-		Mode: mode, NamespaceArn: args.NamespaceArn, NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, Tags: tags(args.Tags),
-	}, parent)
+		Mode: mode, NamespaceArn: args.NamespaceArn, NamespaceId: args.NamespaceId, NamespaceName: namespaceName, Tags: tagMap,
+	}, parent, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +127,10 @@ func NewMesh(ctx *pulumi.Context, name string, args MeshArgs, opts ...pulumi.Res
 }
 
 // joinable builds, under the service, the mesh a Service joins from its MeshRef.
-func (r MeshRef) joinable(ctx *pulumi.Context, service string, parent pulumi.ResourceOption) (mesh.Mesh, error) {
-	mode := r.Mode
-	if mode == "" {
+func joinable(ctx *pulumi.Context, p *plain, in MeshRefInput, service string) (func(...pulumi.ResourceOption) (mesh.Mesh, error), error) {
+	r := meshRefArgs(in)
+	mode := value(p, "mesh.mode", r.Mode, "")
+	if mode == "" { // unset, or absent from a MeshRef passed as one output
 		mode = mesh.ModeServiceConnect
 	}
 	if mode != mesh.ModeServiceConnect {
@@ -95,14 +140,16 @@ func (r MeshRef) joinable(ctx *pulumi.Context, service string, parent pulumi.Res
 		}
 		return nil, fmt.Errorf("service %s: mesh mode %q cannot be joined from the component package (%s); use %q", service, mode, why, mesh.ModeServiceConnect)
 	}
-	return mesh.New(ctx, service+"-mesh", &mesh.Args{Mode: mode, NamespaceArn: r.NamespaceArn}, parent)
+	return func(opts ...pulumi.ResourceOption) (mesh.Mesh, error) {
+		return mesh.New(ctx, service+"-mesh", &mesh.Args{Mode: mode, NamespaceArn: r.NamespaceArn}, opts...)
+	}, nil
 }
 
 // TracingArgs are the Tracing's inputs.
 type TracingArgs struct {
-	Mode              string   `pulumi:"mode,optional"`
-	SamplingFixedRate *float64 `pulumi:"samplingFixedRate,optional"`
-	SamplingReservoir *int     `pulumi:"samplingReservoir,optional"`
+	Mode              pulumi.StringInput  `pulumi:"mode,optional"`
+	SamplingFixedRate pulumi.Float64Input `pulumi:"samplingFixedRate,optional"`
+	SamplingReservoir pulumi.IntInput     `pulumi:"samplingReservoir,optional"`
 }
 
 // Annotate describes the inputs.
@@ -126,6 +173,51 @@ func (r *TracingRef) Annotate(an infer.Annotator) {
 	an.Describe(&r.Mode, "The tracing's mode (a Tracing's mode output).")
 	an.Describe(&r.SamplingFixedRate, "Share of requests traced beyond the reservoir (a Tracing's samplingFixedRate output).")
 	an.Describe(&r.SamplingReservoir, "Requests per second always traced (a Tracing's samplingReservoir output).")
+}
+
+// TracingRefArgs is a TracingRef of Inputs; TracingRefInput is either that or one output
+// of a TracingRef.
+type TracingRefArgs struct {
+	Name              pulumi.StringInput  `pulumi:"name"`
+	Mode              pulumi.StringInput  `pulumi:"mode"`
+	SamplingFixedRate pulumi.Float64Input `pulumi:"samplingFixedRate"`
+	SamplingReservoir pulumi.IntInput     `pulumi:"samplingReservoir"`
+}
+
+type TracingRefInput interface {
+	pulumi.Input
+	ToTracingRefOutput() TracingRefOutput
+}
+
+type TracingRefOutput struct{ *pulumi.OutputState }
+
+func (TracingRefArgs) ElementType() reflect.Type                { return reflect.TypeFor[TracingRef]() }
+func (TracingRefOutput) ElementType() reflect.Type              { return reflect.TypeFor[TracingRef]() }
+func (o TracingRefOutput) ToTracingRefOutput() TracingRefOutput { return o }
+func (a TracingRefArgs) ToTracingRefOutput() TracingRefOutput {
+	return toOutput[TracingRefOutput](context.Background(), a)
+}
+
+func init() { registerRecord[TracingRefArgs, TracingRefOutput](reflect.TypeFor[TracingRefInput]()) }
+
+// tracingRef reads the record's values, however it came.
+func tracingRef(p *plain, in TracingRefInput) TracingRef {
+	a, isArgs := in.(TracingRefArgs)
+	if !isArgs {
+		o := in.ToTracingRefOutput()
+		a = TracingRefArgs{
+			Name:              field(o, func(r TracingRef) string { return r.Name }).(pulumi.StringOutput),
+			Mode:              field(o, func(r TracingRef) string { return r.Mode }).(pulumi.StringOutput),
+			SamplingFixedRate: field(o, func(r TracingRef) float64 { return r.SamplingFixedRate }).(pulumi.Float64Output),
+			SamplingReservoir: field(o, func(r TracingRef) int { return r.SamplingReservoir }).(pulumi.IntOutput),
+		}
+	}
+	return TracingRef{
+		Name:              value(p, "tracing.name", a.Name, ""),
+		Mode:              value(p, "tracing.mode", a.Mode, ""),
+		SamplingFixedRate: value(p, "tracing.samplingFixedRate", a.SamplingFixedRate, 0.0),
+		SamplingReservoir: value(p, "tracing.samplingReservoir", a.SamplingReservoir, 0),
+	}
 }
 
 // Tracing is a system's tracing settings, checked once; each Service given them declares its
@@ -154,18 +246,23 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 	if err != nil {
 		return nil, err
 	}
-	ref := TracingRef{Name: name, Mode: args.Mode, SamplingFixedRate: xray.DefaultSamplingFixedRate, SamplingReservoir: xray.DefaultSamplingReservoir}
-	if ref.Mode == "" {
-		ref.Mode = xray.ModeDaemon
+	p := newPlain(ctx)
+	ref := TracingRef{
+		Name:              name,
+		Mode:              value(p, "mode", args.Mode, xray.ModeDaemon),
+		SamplingFixedRate: value(p, "samplingFixedRate", args.SamplingFixedRate, xray.DefaultSamplingFixedRate),
+		SamplingReservoir: value(p, "samplingReservoir", args.SamplingReservoir, xray.DefaultSamplingReservoir),
 	}
-	if args.SamplingFixedRate != nil {
-		ref.SamplingFixedRate = *args.SamplingFixedRate
+	deps, declare, err := p.done("Tracing " + name)
+	if err != nil {
+		return nil, err
 	}
-	if args.SamplingReservoir != nil {
-		ref.SamplingReservoir = *args.SamplingReservoir
+	if !declare {
+		unknownOutputs(c)
+		return c, nil
 	}
 	// The Go component checks the settings; its rules come with each service.
-	if _, err := ref.part(ctx, name, parent); err != nil {
+	if _, err := ref.part(ctx, name, parent, deps); err != nil {
 		return nil, err
 	}
 	c.Name = pulumi.String(ref.Name).ToStringOutput()
@@ -175,8 +272,8 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 	return c, nil
 }
 
-// part declares the Go tracing component named name under parent.
-func (r TracingRef) part(ctx *pulumi.Context, name string, parent pulumi.ResourceOption) (*xray.Tracing, error) {
+// part declares the Go tracing component named name.
+func (r TracingRef) part(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*xray.Tracing, error) {
 	rate, reservoir := r.SamplingFixedRate, r.SamplingReservoir
-	return xray.NewTracing(ctx, name, &xray.TracingArgs{Name: r.Name, Mode: r.Mode, SamplingFixedRate: &rate, SamplingReservoir: &reservoir}, parent)
+	return xray.NewTracing(ctx, name, &xray.TracingArgs{Name: r.Name, Mode: r.Mode, SamplingFixedRate: &rate, SamplingReservoir: &reservoir}, opts...)
 }

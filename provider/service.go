@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -11,10 +13,10 @@ import (
 
 // Backend is a service that a Service calls: the called Service's outputs of the same names.
 type Backend struct {
-	Name            string             `pulumi:"name"`
-	Port            int                `pulumi:"port,optional"`
-	Endpoint        pulumi.StringInput `pulumi:"endpoint"`
-	SecurityGroupId pulumi.StringInput `pulumi:"securityGroupId"`
+	Name            string `pulumi:"name"`
+	Port            int    `pulumi:"port,optional"`
+	Endpoint        string `pulumi:"endpoint"`
+	SecurityGroupId string `pulumi:"securityGroupId"`
 }
 
 // Annotate describes the fields.
@@ -25,11 +27,47 @@ func (b *Backend) Annotate(an infer.Annotator) {
 	an.Describe(&b.SecurityGroupId, "The called service's securityGroupId output: it admits the caller on port.")
 }
 
+// BackendArgs is a Backend of Inputs; BackendInput is either that or one output of a Backend.
+type BackendArgs struct {
+	Name            pulumi.StringInput `pulumi:"name"`
+	Port            pulumi.IntInput    `pulumi:"port,optional"`
+	Endpoint        pulumi.StringInput `pulumi:"endpoint"`
+	SecurityGroupId pulumi.StringInput `pulumi:"securityGroupId"`
+}
+
+type BackendInput interface {
+	pulumi.Input
+	ToBackendOutput() BackendOutput
+}
+
+type BackendOutput struct{ *pulumi.OutputState }
+
+func (BackendArgs) ElementType() reflect.Type          { return reflect.TypeFor[Backend]() }
+func (BackendOutput) ElementType() reflect.Type        { return reflect.TypeFor[Backend]() }
+func (o BackendOutput) ToBackendOutput() BackendOutput { return o }
+func (a BackendArgs) ToBackendOutput() BackendOutput {
+	return toOutput[BackendOutput](context.Background(), a)
+}
+
+// backendArgs is the record's fields, however it came.
+func backendArgs(in BackendInput) BackendArgs {
+	if a, isArgs := in.(BackendArgs); isArgs {
+		return a
+	}
+	o := in.ToBackendOutput()
+	return BackendArgs{
+		Name:            field(o, func(b Backend) string { return b.Name }).(pulumi.StringOutput),
+		Port:            field(o, func(b Backend) int { return b.Port }).(pulumi.IntOutput),
+		Endpoint:        field(o, func(b Backend) string { return b.Endpoint }).(pulumi.StringOutput),
+		SecurityGroupId: field(o, func(b Backend) string { return b.SecurityGroupId }).(pulumi.StringOutput),
+	}
+}
+
 // SecretEnv is an environment variable ECS fills from Secrets Manager.
 type SecretEnv struct {
-	Name      string             `pulumi:"name"`
-	SecretArn pulumi.StringInput `pulumi:"secretArn"`
-	JsonKey   string             `pulumi:"jsonKey,optional"`
+	Name      string `pulumi:"name"`
+	SecretArn string `pulumi:"secretArn"`
+	JsonKey   string `pulumi:"jsonKey,optional"`
 }
 
 // Annotate describes the fields.
@@ -39,35 +77,75 @@ func (s *SecretEnv) Annotate(an infer.Annotator) {
 	an.Describe(&s.JsonKey, "One key of a JSON secret, e.g. password. Default: the whole secret.")
 }
 
+// SecretEnvArgs is a SecretEnv of Inputs; SecretEnvInput is either that or one output of a
+// SecretEnv.
+type SecretEnvArgs struct {
+	Name      pulumi.StringInput `pulumi:"name"`
+	SecretArn pulumi.StringInput `pulumi:"secretArn"`
+	JsonKey   pulumi.StringInput `pulumi:"jsonKey,optional"`
+}
+
+type SecretEnvInput interface {
+	pulumi.Input
+	ToSecretEnvOutput() SecretEnvOutput
+}
+
+type SecretEnvOutput struct{ *pulumi.OutputState }
+
+func (SecretEnvArgs) ElementType() reflect.Type              { return reflect.TypeFor[SecretEnv]() }
+func (SecretEnvOutput) ElementType() reflect.Type            { return reflect.TypeFor[SecretEnv]() }
+func (o SecretEnvOutput) ToSecretEnvOutput() SecretEnvOutput { return o }
+func (a SecretEnvArgs) ToSecretEnvOutput() SecretEnvOutput {
+	return toOutput[SecretEnvOutput](context.Background(), a)
+}
+
+// secretEnvArgs is the record's fields, however it came.
+func secretEnvArgs(in SecretEnvInput) SecretEnvArgs {
+	if a, isArgs := in.(SecretEnvArgs); isArgs {
+		return a
+	}
+	o := in.ToSecretEnvOutput()
+	return SecretEnvArgs{
+		Name:      field(o, func(s SecretEnv) string { return s.Name }).(pulumi.StringOutput),
+		SecretArn: field(o, func(s SecretEnv) string { return s.SecretArn }).(pulumi.StringOutput),
+		JsonKey:   field(o, func(s SecretEnv) string { return s.JsonKey }).(pulumi.StringOutput),
+	}
+}
+
+func init() {
+	registerRecord[BackendArgs, BackendOutput](reflect.TypeFor[BackendInput]())
+	registerRecord[SecretEnvArgs, SecretEnvOutput](reflect.TypeFor[SecretEnvInput]())
+}
+
 // ServiceArgs are the Service's inputs.
 type ServiceArgs struct {
-	ClusterArn             pulumi.StringInput            `pulumi:"clusterArn"`
-	VpcId                  pulumi.StringInput            `pulumi:"vpcId"`
-	SubnetIds              pulumi.StringArrayInput       `pulumi:"subnetIds"`
-	Image                  pulumi.StringInput            `pulumi:"image"`
-	Port                   int                           `pulumi:"port,optional"`
-	HealthCheckPath        string                        `pulumi:"healthCheckPath,optional"`
-	ReadinessPath          string                        `pulumi:"readinessPath,optional"`
-	Environment            map[string]pulumi.StringInput `pulumi:"environment,optional"`
-	Secrets                []SecretEnv                   `pulumi:"secrets,optional"`
-	Cpu                    int                           `pulumi:"cpu,optional"`
-	Memory                 int                           `pulumi:"memory,optional"`
-	DesiredCount           int                           `pulumi:"desiredCount,optional"`
-	Public                 bool                          `pulumi:"public,optional"`
-	PublicSubnetIds        pulumi.StringArrayInput       `pulumi:"publicSubnetIds,optional"`
-	ClientOnly             bool                          `pulumi:"clientOnly,optional"`
-	SecurityGroupIds       []pulumi.StringInput          `pulumi:"securityGroupIds,optional"`
-	DirectEgressPorts      []int                         `pulumi:"directEgressPorts,optional"`
-	Mesh                   MeshRef                       `pulumi:"mesh"`
-	Tracing                *TracingRef                   `pulumi:"tracing,optional"`
-	Backends               []Backend                     `pulumi:"backends,optional"`
-	TaskRoleArn            pulumi.StringInput            `pulumi:"taskRoleArn,optional"`
-	ExecutionRoleArn       pulumi.StringInput            `pulumi:"executionRoleArn,optional"`
-	ReadonlyRootFilesystem *bool                         `pulumi:"readonlyRootFilesystem,optional"`
-	LogGroupName           string                        `pulumi:"logGroupName,optional"`
-	LogRetentionDays       int                           `pulumi:"logRetentionDays,optional"`
-	WaitForSteadyState     *bool                         `pulumi:"waitForSteadyState,optional"`
-	Tags                   map[string]string             `pulumi:"tags,optional"`
+	ClusterArn                  pulumi.StringInput      `pulumi:"clusterArn"`
+	VpcId                       pulumi.StringInput      `pulumi:"vpcId"`
+	SubnetIds                   pulumi.StringArrayInput `pulumi:"subnetIds"`
+	Image                       pulumi.StringInput      `pulumi:"image"`
+	Port                        pulumi.IntInput         `pulumi:"port,optional"`
+	HealthCheckPath             pulumi.StringInput      `pulumi:"healthCheckPath,optional"`
+	LoadBalancerHealthCheckPath pulumi.StringInput      `pulumi:"loadBalancerHealthCheckPath,optional"`
+	Environment                 pulumi.StringMapInput   `pulumi:"environment,optional"`
+	Secrets                     []SecretEnvInput        `pulumi:"secrets,optional"`
+	Cpu                         pulumi.IntInput         `pulumi:"cpu,optional"`
+	Memory                      pulumi.IntInput         `pulumi:"memory,optional"`
+	DesiredCount                pulumi.IntInput         `pulumi:"desiredCount,optional"`
+	Public                      pulumi.BoolInput        `pulumi:"public,optional"`
+	PublicSubnetIds             pulumi.StringArrayInput `pulumi:"publicSubnetIds,optional"`
+	ClientOnly                  pulumi.BoolInput        `pulumi:"clientOnly,optional"`
+	SecurityGroupIds            pulumi.StringArrayInput `pulumi:"securityGroupIds,optional"`
+	DirectEgressPorts           pulumi.IntArrayInput    `pulumi:"directEgressPorts,optional"`
+	Mesh                        MeshRefInput            `pulumi:"mesh"`
+	Tracing                     *TracingRefInput        `pulumi:"tracing,optional"` // a pointer: infer wants one for an optional record
+	Backends                    []BackendInput          `pulumi:"backends,optional"`
+	TaskRoleArn                 pulumi.StringInput      `pulumi:"taskRoleArn,optional"`
+	ExecutionRoleArn            pulumi.StringInput      `pulumi:"executionRoleArn,optional"`
+	ReadonlyRootFilesystem      pulumi.BoolInput        `pulumi:"readonlyRootFilesystem,optional"`
+	LogGroupName                pulumi.StringInput      `pulumi:"logGroupName,optional"`
+	LogRetentionDays            pulumi.IntInput         `pulumi:"logRetentionDays,optional"`
+	WaitForSteadyState          pulumi.BoolInput        `pulumi:"waitForSteadyState,optional"`
+	Tags                        pulumi.StringMapInput   `pulumi:"tags,optional"`
 }
 
 // Annotate describes the inputs.
@@ -78,7 +156,7 @@ func (a *ServiceArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.Image, "Image URI the app container runs.")
 	an.Describe(&a.Port, "The app's HTTP port. Default 8080.")
 	an.Describe(&a.HealthCheckPath, "The app's liveness endpoint, used by the mesh. Default /healthz.")
-	an.Describe(&a.ReadinessPath, "What the load balancer routes on: 200 only when the app's dependencies answer. Default healthCheckPath.")
+	an.Describe(&a.LoadBalancerHealthCheckPath, "What the load balancer's health check probes when public. ECS replaces a task that fails it, so it must say whether the process serves, not whether a dependency answers. Default healthCheckPath.")
 	an.Describe(&a.Environment, "The app's plain environment. Never put secrets here.")
 	an.Describe(&a.Secrets, "Environment variables ECS fills from Secrets Manager at task start.")
 	an.Describe(&a.Cpu, "CPU units of the task, a Fargate pair with memory. Default 256.")
@@ -151,44 +229,85 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	if err != nil {
 		return nil, err
 	}
-	m, err := args.Mesh.joinable(ctx, name, parent)
+	p := newPlain(ctx)
+	newMesh, err := joinable(ctx, p, args.Mesh, name)
 	if err != nil {
 		return nil, err
 	}
 	a := &services.ServiceArgs{
 		ClusterArn: args.ClusterArn, VpcId: args.VpcId, SubnetIds: args.SubnetIds, Image: args.Image,
-		Port: args.Port, HealthCheckPath: args.HealthCheckPath, LoadBalancerHealthCheckPath: args.ReadinessPath,
-		Environment: args.Environment, Cpu: args.Cpu, Memory: args.Memory, DesiredCount: args.DesiredCount,
-		Public: args.Public, PublicSubnetIds: args.PublicSubnetIds, ClientOnly: args.ClientOnly,
-		SecurityGroupIds: args.SecurityGroupIds, DirectEgressPorts: args.DirectEgressPorts, Mesh: m,
-		TaskRoleArn: args.TaskRoleArn, ExecutionRoleArn: args.ExecutionRoleArn, ReadonlyRootFilesystem: args.ReadonlyRootFilesystem,
-		LogGroupName: args.LogGroupName, LogRetentionDays: args.LogRetentionDays, WaitForSteadyState: args.WaitForSteadyState,
-		Tags: tags(args.Tags),
+		Port:                        value(p, "port", args.Port, 0),
+		HealthCheckPath:             value(p, "healthCheckPath", args.HealthCheckPath, ""),
+		LoadBalancerHealthCheckPath: value(p, "loadBalancerHealthCheckPath", args.LoadBalancerHealthCheckPath, ""),
+		Environment:                 stringMap(p, "environment", args.Environment),
+		Cpu:                         value(p, "cpu", args.Cpu, 0),
+		Memory:                      value(p, "memory", args.Memory, 0),
+		DesiredCount:                value(p, "desiredCount", args.DesiredCount, 0),
+		Public:                      value(p, "public", args.Public, false),
+		PublicSubnetIds:             args.PublicSubnetIds,
+		ClientOnly:                  value(p, "clientOnly", args.ClientOnly, false),
+		SecurityGroupIds:            stringList(p, "securityGroupIds", args.SecurityGroupIds),
+		DirectEgressPorts:           value[[]int](p, "directEgressPorts", args.DirectEgressPorts, nil),
+		TaskRoleArn:                 args.TaskRoleArn,
+		ExecutionRoleArn:            args.ExecutionRoleArn,
+		ReadonlyRootFilesystem:      pointer[bool](p, "readonlyRootFilesystem", args.ReadonlyRootFilesystem),
+		LogGroupName:                value(p, "logGroupName", args.LogGroupName, ""),
+		LogRetentionDays:            value(p, "logRetentionDays", args.LogRetentionDays, 0),
+		WaitForSteadyState:          pointer[bool](p, "waitForSteadyState", args.WaitForSteadyState),
+		Tags:                        stringMap(p, "tags", args.Tags),
 	}
-	for _, s := range args.Secrets {
-		a.Secrets = append(a.Secrets, services.SecretEnv{Name: s.Name, SecretArn: s.SecretArn, JSONKey: s.JsonKey})
+	for i, in := range args.Secrets {
+		s := secretEnvArgs(in)
+		a.Secrets = append(a.Secrets, services.SecretEnv{
+			Name:      value(p, fmt.Sprintf("secrets[%d].name", i), s.Name, ""),
+			SecretArn: s.SecretArn,
+			JSONKey:   value(p, fmt.Sprintf("secrets[%d].jsonKey", i), s.JsonKey, ""),
+		})
 	}
-	if args.Tracing != nil {
-		t, err := args.Tracing.part(ctx, name+"-tracing", parent)
+	var tracing *TracingRef
+	if args.Tracing != nil && *args.Tracing != nil {
+		t := tracingRef(p, *args.Tracing)
+		tracing = &t
+	}
+	var backends []services.RemoteBackendArgs
+	for i, in := range args.Backends {
+		b := backendArgs(in)
+		port := value(p, fmt.Sprintf("backends[%d].port", i), b.Port, 0)
+		if port == 0 { // unset, or absent from a Backend passed as one output
+			port = 8080
+		}
+		backends = append(backends, services.RemoteBackendArgs{
+			Name: value(p, fmt.Sprintf("backends[%d].name", i), b.Name, ""), Port: port,
+			Endpoint: b.Endpoint, SecurityGroupId: b.SecurityGroupId,
+		})
+	}
+	deps, declare, err := p.done("Service " + name)
+	if err != nil {
+		return nil, err
+	}
+	if !declare {
+		unknownOutputs(c)
+		return c, nil
+	}
+
+	if a.Mesh, err = newMesh(parent, deps); err != nil {
+		return nil, err
+	}
+	if tracing != nil {
+		t, err := tracing.part(ctx, name+"-tracing", parent, deps)
 		if err != nil {
 			return nil, err
 		}
 		a.Parts = append(a.Parts, t)
 	}
-	for _, b := range args.Backends {
-		port := b.Port
-		if port == 0 {
-			port = 8080
-		}
-		backend, err := services.NewRemoteBackend(ctx, fmt.Sprintf("%s-calls-%s", name, b.Name), &services.RemoteBackendArgs{
-			Name: b.Name, Port: port, Endpoint: b.Endpoint, SecurityGroupId: b.SecurityGroupId,
-		}, parent)
+	for _, b := range backends {
+		backend, err := services.NewRemoteBackend(ctx, fmt.Sprintf("%s-calls-%s", name, b.Name), &b, parent, deps)
 		if err != nil {
 			return nil, err
 		}
 		a.Backends = append(a.Backends, backend)
 	}
-	s, err := services.NewService(ctx, name, a, parent)
+	s, err := services.NewService(ctx, name, a, parent, deps)
 	if err != nil {
 		return nil, err
 	}
