@@ -48,7 +48,6 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer sharedPostgres.Close()
-	defer closeJaeger()
 	return m.Run()
 }
 

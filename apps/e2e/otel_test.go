@@ -5,58 +5,30 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
-// The TRACING=otel path, end to end: both services as processes exporting OTLP/gRPC to a real
-// Jaeger (built from tools/jaeger), whose query API gives the spans back.
+// The TRACING=otel path, end to end: both services as processes exporting OTLP/gRPC to a
+// receiver in the test process (testenv.OTLPReceiver: the collector's trace service of
+// go.opentelemetry.io/proto/otlp), which keeps the spans for the assertions.
 
-var (
-	jaegerOnce   sync.Once
-	sharedJaeger *testenv.Jaeger
-	jaegerErr    error
-)
-
-// jaeger is one Jaeger for the package's otel tests (traces do not mix: each test looks up its
-// own trace ids), started by the first; closeJaeger stops it after the tests.
-func jaeger(t *testing.T) *testenv.Jaeger {
+// startOTelSystem starts both services with TRACING=otel on pg, exporting to a receiver of the
+// test's own, every request but health checks sampled.
+func startOTelSystem(t *testing.T, pg *testenv.Postgres, productsEnv, paymentsEnv []string) (*testenv.System, *testenv.OTLPReceiver) {
 	t.Helper()
-	jaegerOnce.Do(func() { sharedJaeger, jaegerErr = testenv.StartJaegerProcess(0, 0) })
-	if jaegerErr != nil {
-		t.Fatal(jaegerErr)
-	}
-	return sharedJaeger
-}
-
-func closeJaeger() {
-	if sharedJaeger != nil {
-		sharedJaeger.Close()
-	}
-}
-
-// startOTelSystem starts both services with TRACING=otel on pg, exporting to the shared Jaeger,
-// every request but health checks sampled.
-func startOTelSystem(t *testing.T, pg *testenv.Postgres, productsEnv, paymentsEnv []string) (*testenv.System, *testenv.Jaeger) {
-	t.Helper()
-	j := jaeger(t)
+	r := testenv.StartOTLPReceiver(t)
 	sys := testenv.StartSystem(t, testenv.SystemOptions{
 		Binaries:     binaries,
 		Postgres:     pg,
 		Tracing:      "otel",
-		OTLPEndpoint: j.OTLPEndpoint,
+		OTLPEndpoint: r.OTLPEndpoint,
 		ProductsEnv:  productsEnv,
 		PaymentsEnv:  paymentsEnv,
 	})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("jaeger log:\n%s", j.Logs())
-		}
-	})
-	return sys, j
+	return sys, r
 }
 
 // getWith is get with request headers.
@@ -84,8 +56,8 @@ func getWith(t *testing.T, url string, header http.Header) answer {
 	return answer{status: resp.StatusCode, body: body, traceID: rootTraceID(resp.Header.Get("X-Amzn-Trace-Id"))}
 }
 
-// spansOf waits for at least n spans of a's trace in Jaeger (and a moment more, for stragglers).
-func spansOf(t *testing.T, j *testenv.Jaeger, a answer, n int) []testenv.Span {
+// spansOf waits for at least n spans of a's trace (and a moment more, for stragglers).
+func spansOf(t *testing.T, j *testenv.OTLPReceiver, a answer, n int) []testenv.Span {
 	t.Helper()
 	if a.traceID == "" {
 		t.Fatalf("the answer (status %d) has no X-Amzn-Trace-Id header: the request was not traced", a.status)
@@ -95,10 +67,7 @@ func spansOf(t *testing.T, j *testenv.Jaeger, a answer, n int) []testenv.Span {
 		t.Fatalf("%v%s", err, describeSpans(spans))
 	}
 	time.Sleep(300 * time.Millisecond) // a span more than expected must show up too
-	if spans, err = j.Trace(t.Context(), a.traceID); err != nil {
-		t.Fatal(err)
-	}
-	return spans
+	return j.Trace(a.traceID)
 }
 
 func describeSpans(spans []testenv.Span) string {
@@ -393,8 +362,8 @@ func TestOTelSpansAreFlushedOnSIGTERM(t *testing.T) {
 		t.Fatalf("status %d", a.status)
 	}
 	time.Sleep(500 * time.Millisecond)
-	if spans, err := j.Trace(t.Context(), a.traceID); err != nil || len(spans) != 0 {
-		t.Fatalf("spans arrived before the exit (%v): the batch delay was not applied, so this test proves nothing%s", err, describeSpans(spans))
+	if spans := j.Spans(); len(spans) != 0 {
+		t.Fatalf("spans arrived before the exit: the batch delay was not applied, so this test proves nothing%s", describeSpans(spans))
 	}
 	if err := sys.Products.Stop(); err != nil {
 		t.Fatalf("products after SIGTERM: %v", err)
@@ -409,25 +378,48 @@ func TestOTelSpansAreFlushedOnSIGTERM(t *testing.T) {
 }
 
 func TestOTelDefaultRuleSamplesAFewRequests(t *testing.T) {
-	j := jaeger(t)
+	r := testenv.StartOTLPReceiver(t)
 	sys := testenv.StartSystem(t, testenv.SystemOptions{
-		Binaries: binaries, Postgres: sharedPostgres, Tracing: "otel", OTLPEndpoint: j.OTLPEndpoint, SamplingRules: "default",
+		Binaries: binaries, Postgres: sharedPostgres, Tracing: "otel", OTLPEndpoint: r.OTLPEndpoint, SamplingRules: "default",
 	})
 	// 60 requests within about a second: the reservoir takes 1 (or 2, across a second boundary),
 	// 5% of the rest a few more. Far from all, and not none.
-	sampled := 0
+	var sampled []string
 	for range 60 {
-		if sampledAnswer(t, sys.ProductsURL) {
-			sampled++
+		if id, ok := sampledAnswer(t, sys.ProductsURL); ok {
+			sampled = append(sampled, id)
 		}
 	}
-	if sampled == 0 || sampled > 20 {
-		t.Fatalf("the default rule sampled %d of 60 requests", sampled)
+	if len(sampled) == 0 || len(sampled) > 20 {
+		t.Fatalf("the default rule sampled %d of 60 requests", len(sampled))
+	}
+	// What the answers say is what is exported: each sampled request's whole trace (products'
+	// server span, its call, payments' server span), and no span of the others. (The default
+	// rule also samples the health checks that StartSystem waits with: a trace of their own.)
+	want := map[string]bool{}
+	for _, id := range sampled {
+		if spans, err := r.WaitForTrace(id, 3, 10*time.Second); err != nil {
+			t.Fatalf("sampled request: %v%s", err, describeSpans(spans))
+		}
+		want[testenv.OTelTraceID(id)] = true
+	}
+	time.Sleep(300 * time.Millisecond) // a span of an unsampled request would have arrived by now
+	perTrace := map[string]int{}
+	for _, s := range r.Spans() {
+		if !want[s.TraceID] && s.Attributes["url.path"] != "/healthz" {
+			t.Fatalf("span %s %s of an unsampled request was exported%s", s.Service, s.Name, describeSpans(r.Spans()))
+		}
+		perTrace[s.TraceID]++
+	}
+	for id := range want {
+		if perTrace[id] != 3 {
+			t.Errorf("sampled trace %s: %d spans, want 3%s", id, perTrace[id], describeSpans(r.Trace(id)))
+		}
 	}
 }
 
-// sampledAnswer makes one request and tells whether its answer says Sampled=1.
-func sampledAnswer(t *testing.T, productsURL string) bool {
+// sampledAnswer makes one request and returns its trace id and whether its answer says Sampled=1.
+func sampledAnswer(t *testing.T, productsURL string) (string, bool) {
 	t.Helper()
 	resp, err := http.Get(productsURL + "/api/1.0/payments")
 	if err != nil {
@@ -438,5 +430,5 @@ func sampledAnswer(t *testing.T, productsURL string) bool {
 	if !strings.Contains(h, "Sampled=") {
 		t.Fatalf("answer's X-Amzn-Trace-Id %q has no Sampled", h)
 	}
-	return strings.Contains(h, "Sampled=1")
+	return rootTraceID(h), strings.Contains(h, "Sampled=1")
 }
