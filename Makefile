@@ -31,10 +31,15 @@ lint-workflows:
 # The whole system on this machine: PostgreSQL, both services, and every trace printed as a tree
 # (see README "The services (apps/)"). Ctrl-C stops it. TRACING=otel make local: the services use
 # OpenTelemetry and a local Jaeger (built from tools/jaeger on first use) receives the spans; each
-# trace is printed with its Jaeger link (docs/tracing.md).
-.PHONY: local
+# trace is printed with its Jaeger link (docs/tracing.md). ARGS=-jaeger=false: no Jaeger, the
+# spans go to a receiver in the process.
+.PHONY: local local-jaeger-test
 local:
 	go run ./cmd/local $(ARGS)
+
+# The local run with Jaeger, end to end (builds Jaeger on first use: minutes; not in make test).
+local-jaeger-test:
+	go test -count=1 -tags jaeger -run Jaeger ./cmd/local/
 
 # --- Benchmarks (see README "Benchmarks"; not part of make test) ----------------------------
 # The service benchmark: real PostgreSQL and both services, wrk and an open loop at 200 req/s,

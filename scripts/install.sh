@@ -25,12 +25,12 @@ fi
 python3 -c 'import boto3, botocore, moto, yaml' || { echo "install: python3 needs boto3, botocore, moto and pyyaml: pip install 'moto[server]' boto3 pyyaml" >&2; exit 1; }
 command -v moto_server >/dev/null || { echo "install: moto_server not on PATH: pip install 'moto[server]'" >&2; exit 1; }
 
-# Go modules (pinned in go.mod/go.sum), and those of the engine checks', the component
-# package's and Jaeger's (tools/jaeger, which the OpenTelemetry tests build) own modules.
+# Go modules (pinned in go.mod/go.sum), and those of the engine checks' and the component
+# package's own modules. Not Jaeger's (tools/jaeger): only `TRACING=otel make local` uses it, and
+# builds it on first use; the tests receive OTLP in process (internal/testenv/otlp.go).
 go mod download
 (cd checks/engine && go mod download)
 (cd provider && go mod download)
-(cd tools/jaeger && go mod download)
 
 # The TypeScript example's typescript and @pulumi/pulumi (pinned in examples/ts/package-lock.json),
 # which provider/'s tests compile the generated SDK with. Node 20 and npm come with the machine.

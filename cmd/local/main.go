@@ -5,9 +5,10 @@
 // With TRACING=xray (the default) the services use the X-Ray SDK and a stand-in X-Ray daemon
 // receives the segments. With TRACING=otel they use OpenTelemetry and export to a real Jaeger
 // (built from tools/jaeger on first use), whose UI shows the traces; each printed tree comes
-// with the link to its trace in that UI.
+// with the link to its trace in that UI. With -jaeger=false they export to an OTLP receiver in
+// this process instead (no build, no UI: the trees only).
 //
-//	go run ./cmd/local [-products-port 8080] [-payments-port 8081] [-tracing otel] [-jaeger-port 16686]
+//	go run ./cmd/local [-products-port 8080] [-payments-port 8081] [-tracing otel] [-jaeger-port 16686] [-jaeger=false]
 package main
 
 import (
@@ -31,6 +32,7 @@ func main() {
 	flag.DurationVar(&opts.traceQuiet, "trace-wait", 300*time.Millisecond, "print a trace once no segment of it arrived for this long")
 	flag.StringVar(&opts.tracing, "tracing", envOr("TRACING", "xray"), "xray (X-Ray SDK, a stand-in daemon) or otel (OpenTelemetry, a local Jaeger); default $TRACING")
 	flag.IntVar(&opts.jaegerPort, "jaeger-port", 16686, "port of the Jaeger UI with -tracing otel (0: any free port)")
+	flag.BoolVar(&opts.jaeger, "jaeger", true, "with -tracing otel: export to a local Jaeger (built on first use) and link its UI; false: to a receiver in this process")
 	flag.Parse()
 	if opts.tracing != "xray" && opts.tracing != "otel" {
 		fmt.Fprintf(os.Stderr, "local: -tracing (TRACING) %q: want xray or otel\n", opts.tracing)
@@ -50,6 +52,7 @@ type options struct {
 	traceQuiet                 time.Duration
 	tracing                    string // xray or otel
 	jaegerPort                 int
+	jaeger                     bool // with otel: Jaeger (true) or an in-process OTLP receiver
 }
 
 func envOr(key, fallback string) string {
@@ -83,7 +86,7 @@ func run(ctx context.Context, out, logs io.Writer, opts options, ready func(prod
 		Output:       logs,
 	}
 	var tracesLine string
-	if opts.tracing == "otel" {
+	if opts.tracing == "otel" && opts.jaeger {
 		fmt.Fprintln(logs, "starting Jaeger (the first run builds it from tools/jaeger: a few minutes)...")
 		jaeger, err := testenv.StartJaegerProcess(0, opts.jaegerPort)
 		if err != nil {
@@ -91,9 +94,19 @@ func run(ctx context.Context, out, logs io.Writer, opts options, ready func(prod
 		}
 		defer func() { err = errors.Join(err, jaeger.Close()) }()
 		sysOpts.OTLPEndpoint = jaeger.OTLPEndpoint
-		poller := newSpanPoller(jaeger, out, opts.traceQuiet)
+		poller := newSpanPoller(jaeger, jaeger.TraceURL, out, opts.traceQuiet)
 		defer poller.stop()
 		tracesLine = fmt.Sprintf("OpenTelemetry spans go to Jaeger (OTLP %s); its UI: %s\nEach trace is printed below as a tree, with its link in that UI.", jaeger.OTLPEndpoint, jaeger.UIURL)
+	} else if opts.tracing == "otel" {
+		receiver, err := testenv.ListenOTLP("127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, receiver.Close()) }()
+		sysOpts.OTLPEndpoint = receiver.OTLPEndpoint
+		poller := newSpanPoller(receiver, nil, out, opts.traceQuiet)
+		defer poller.stop()
+		tracesLine = fmt.Sprintf("OpenTelemetry spans go to a receiver in this process (OTLP %s) and are printed below as trees, one per trace.", receiver.OTLPEndpoint)
 	} else {
 		printer := newTracePrinter(out, opts.traceQuiet)
 		defer printer.flush()

@@ -10,15 +10,16 @@ import (
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
-// spanPoller prints the traces Jaeger receives (TRACING=otel): it asks Jaeger's query API for the
+// spanPoller prints the traces a span store receives (TRACING=otel): it asks the store for the
 // traces of both services every poll interval, and prints each trace as a tree, with its link in
-// the Jaeger UI, once its span count has not changed for the quiet period (the services export
-// their spans separately, in batches).
+// the Jaeger UI if there is one, once its span count has not changed for the quiet period (the
+// services export their spans separately, in batches).
 type spanPoller struct {
-	jaeger *testenv.Jaeger
-	out    io.Writer
-	quiet  time.Duration
-	since  time.Time
+	store    spanStore
+	traceURL func(traceID string) string // nil: no link
+	out      io.Writer
+	quiet    time.Duration
+	since    time.Time
 
 	pending map[string]*pendingSpans
 	printed map[string]bool
@@ -33,12 +34,18 @@ type pendingSpans struct {
 	changed time.Time
 }
 
+// spanStore is where the services' spans go and are read back from: a Jaeger (its query API) or
+// an OTLP receiver in this process.
+type spanStore interface {
+	FindTraces(ctx context.Context, service string, since time.Time) ([]testenv.Span, error)
+}
+
 const pollInterval = 250 * time.Millisecond
 
-func newSpanPoller(j *testenv.Jaeger, out io.Writer, quiet time.Duration) *spanPoller {
+func newSpanPoller(store spanStore, traceURL func(string) string, out io.Writer, quiet time.Duration) *spanPoller {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &spanPoller{
-		jaeger: j, out: out, quiet: quiet, since: time.Now().Add(-time.Second),
+		store: store, traceURL: traceURL, out: out, quiet: quiet, since: time.Now().Add(-time.Second),
 		pending: map[string]*pendingSpans{}, printed: map[string]bool{},
 		cancel: cancel, done: make(chan struct{}),
 	}
@@ -62,7 +69,7 @@ func (p *spanPoller) loop(ctx context.Context) {
 func (p *spanPoller) poll(ctx context.Context, final bool) {
 	byTrace := map[string][]testenv.Span{}
 	for _, service := range []string{"products", "payments"} {
-		spans, err := p.jaeger.FindTraces(ctx, service, p.since)
+		spans, err := p.store.FindTraces(ctx, service, p.since)
 		if err != nil {
 			if ctx.Err() == nil {
 				fmt.Fprintf(p.out, "local: %v\n", err)
@@ -106,7 +113,11 @@ func (p *spanPoller) print(traceID string, spans []testenv.Span) {
 	if len(spans) == 1 {
 		word = "span"
 	}
-	fmt.Fprintf(p.out, "trace %s (%d %s)  %s\n", testenv.XRayTraceID(traceID), len(spans), word, p.jaeger.TraceURL(traceID))
+	link := ""
+	if p.traceURL != nil {
+		link = "  " + p.traceURL(traceID)
+	}
+	fmt.Fprintf(p.out, "trace %s (%d %s)%s\n", testenv.XRayTraceID(traceID), len(spans), word, link)
 	_ = testenv.FormatSpanTree(p.out, spans)
 	fmt.Fprintln(p.out)
 }

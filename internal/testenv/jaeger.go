@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -162,30 +161,9 @@ func uiAssetsConfig() string {
 	return "    ui:\n      assets_path: " + strconv.Quote(dir) + "\n"
 }
 
-// HasUI tells whether the Jaeger UI is served (MESHTRACE_JAEGER_UI set), not the placeholder page.
-func (j *Jaeger) HasUI() bool { return os.Getenv(JaegerUIAssetsEnv) != "" }
-
-// StartJaeger starts Jaeger on free ports until the test ends; its log goes to the test log if the
-// test failed.
-func StartJaeger(tb testing.TB) *Jaeger {
-	tb.Helper()
-	j, err := StartJaegerProcess(0, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := j.Close(); err != nil {
-			tb.Errorf("stop jaeger: %v", err)
-		}
-		if tb.Failed() {
-			tb.Logf("jaeger log:\n%s", j.Logs())
-		}
-	})
-	return j
-}
-
 // StartJaegerProcess starts Jaeger with its OTLP/gRPC receiver on otlpPort and its UI on uiPort
-// of 127.0.0.1 (0: free ports), and waits until both answer. Close stops it.
+// of 127.0.0.1 (0: free ports), and waits until both answer. Close stops it. Only the local run
+// (cmd/local) uses Jaeger; the tests receive OTLP in process (OTLPReceiver).
 func StartJaegerProcess(otlpPort, uiPort int) (*Jaeger, error) {
 	bin, err := JaegerBinary()
 	if err != nil {

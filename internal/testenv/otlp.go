@@ -249,3 +249,22 @@ func (r *OTLPReceiver) WaitForTrace(traceID string, n int, timeout time.Duration
 		}
 	}
 }
+
+// FindTraces returns the spans of the traces with a span of service that started after since
+// (as Jaeger.FindTraces does, for a program that reads either).
+func (r *OTLPReceiver) FindTraces(_ context.Context, service string, since time.Time) ([]Span, error) {
+	all := r.Spans()
+	match := map[string]bool{}
+	for _, s := range all {
+		if s.Service == service && s.Start.After(since) {
+			match[s.TraceID] = true
+		}
+	}
+	var spans []Span
+	for _, s := range all {
+		if match[s.TraceID] {
+			spans = append(spans, s)
+		}
+	}
+	return spans, nil
+}

@@ -58,6 +58,15 @@ func TestOTLPReceiverKeepsWhatTheSDKExports(t *testing.T) {
 		len(c.Events) != 1 || c.Events[0].Name != "exception" || c.Events[0].Attributes["exception.message"] != "boom" {
 		t.Errorf("client span: %+v", c)
 	}
+	if found, err := r.FindTraces(t.Context(), "products", s.Start.Add(-time.Millisecond)); err != nil || len(found) != 2 {
+		t.Errorf("FindTraces of products since just before: %v %v, want both spans", found, err)
+	}
+	if found, _ := r.FindTraces(t.Context(), "payments", time.Time{}); len(found) != 0 {
+		t.Errorf("FindTraces of payments, which sent nothing: %v", found)
+	}
+	if found, _ := r.FindTraces(t.Context(), "products", s.End); len(found) != 0 {
+		t.Errorf("FindTraces of products since its spans ended: %v", found)
+	}
 	if got := r.Trace(strings.Repeat("ab", 16)); len(got) != 0 {
 		t.Errorf("another trace: %v", got)
 	}

@@ -208,12 +208,6 @@ func (c cancelOnClose) Close() error {
 	return err
 }
 
-// Trace returns the spans Jaeger holds for traceID (32 hex digits, or an X-Ray id); none while it
-// has none.
-func (j *Jaeger) Trace(ctx context.Context, traceID string) ([]Span, error) {
-	return j.spans(ctx, "/api/v3/traces/"+OTelTraceID(traceID)+"?raw_traces=true", "GET trace "+traceID)
-}
-
 // spans queries Jaeger's API at path and parses the traces it answers; none on 404. what names
 // the query in errors.
 func (j *Jaeger) spans(ctx context.Context, path, what string) ([]Span, error) {
@@ -233,24 +227,6 @@ func (j *Jaeger) spans(ctx context.Context, path, what string) ([]Span, error) {
 		return ParseOTLPTraces(body)
 	}
 	return nil, fmt.Errorf("jaeger: %s: %d %s", what, resp.StatusCode, body)
-}
-
-// WaitForTrace waits until Jaeger holds at least n spans of traceID, and returns them.
-func (j *Jaeger) WaitForTrace(traceID string, n int, timeout time.Duration) ([]Span, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		spans, err := j.Trace(context.Background(), traceID)
-		if err != nil {
-			return nil, err
-		}
-		if len(spans) >= n {
-			return spans, nil
-		}
-		if time.Now().After(deadline) {
-			return spans, fmt.Errorf("trace %s: %d span(s) in jaeger after %s, want %d", traceID, len(spans), timeout, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // FindTraces returns the spans of the traces with a span of service that started after since.

@@ -72,7 +72,7 @@ type SystemOptions struct {
 	// (xray).
 	Tracing string
 	// OTLPEndpoint is given to both services as OTEL_EXPORTER_OTLP_ENDPOINT (TRACING=otel),
-	// typically a Jaeger's OTLPEndpoint, with a batch delay of 100 ms (OTEL_BSP_SCHEDULE_DELAY)
+	// typically an OTLPReceiver's or a Jaeger's OTLPEndpoint, with a batch delay of 100 ms (OTEL_BSP_SCHEDULE_DELAY)
 	// so that spans arrive soon after their request.
 	OTLPEndpoint string
 	// SamplingRules is the content of the services' XRAY_SAMPLING_RULES_FILE; empty means
