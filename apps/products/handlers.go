@@ -131,7 +131,9 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 			message = contract.DatabaseAuthFailedMessage
 		}
 		a.log.Warn("not ready: "+message, "error", err.Error(), "sqlstate", sqlState(err))
-		body["status"], body["error"], body["sqlstate"] = "not ready", message, sqlState(err)
+		// The caller learns no more than from an API route (/readyz is reachable through the
+		// load balancer): the cause, the SQLSTATE and the driver's text are in the log.
+		body["status"], body["error"] = "not ready", "database unavailable"
 		httpjson.Write(w, http.StatusServiceUnavailable, body)
 		return
 	}

@@ -147,6 +147,10 @@ func TestHelloHealthAndRouting(t *testing.T) {
 		{"POST", "/readyz", 405, "GET, HEAD"},
 		{"GET", "/nope", 404, ""},
 		{"GET", "/api/1.0/products/7", 404, ""},
+		{"GET", "/api/1.0/payments/..", 404, ""}, // not a redirect without Location
+		{"GET", "/api/1.0//products", 404, ""},
+		{"GET", "/api/1.0/products?limit=5;after=3", 400, ""},
+		{"GET", "/api/1.0/products?limit=5&limit=500", 400, ""},
 		{"POST", "/api/1.0/products", 405, "GET, HEAD"},
 		{"DELETE", "/api/1.0/payments", 405, "GET, HEAD"},
 		{"PUT", "/", 405, "GET, HEAD"},
@@ -259,10 +263,9 @@ func TestPaymentsUnreachableAnswers502(t *testing.T) {
 
 // readyBody is the answer of /readyz.
 type readyBody struct {
-	Status   string
-	Error    string
-	SQLState string
-	Pool     poolStats
+	Status string
+	Error  string
+	Pool   poolStats
 }
 
 func TestReadyzReportsThePool(t *testing.T) {

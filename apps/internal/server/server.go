@@ -3,15 +3,20 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
+	"github.com/meshtrace/meshtrace/apps/internal/httpjson"
 )
 
 // Timeouts of every server. IdleTimeout is contract.AppIdleTimeout, above every proxy's idle
@@ -24,9 +29,18 @@ const (
 	IdleTimeout       = contract.AppIdleTimeout
 )
 
-// MaxHeaderBytes bounds a request's header: 64 KiB, far above what browsers and the ALB send
-// (the ALB itself refuses more than 64 KiB of headers), far below Go's default of 1 MiB.
-const MaxHeaderBytes = 64 << 10
+// MaxRequestHeadBytes bounds a request's head (request line, header lines and the blank line
+// that ends them): 64 KiB, far above what browsers and the ALB send (the ALB itself refuses
+// more than 64 KiB of headers), far below Go's default of 1 MiB. One byte more is refused with
+// 431.
+const MaxRequestHeadBytes = 64 << 10
+
+// MaxHeaderBytes is http.Server.MaxHeaderBytes for MaxRequestHeadBytes: net/http reads up to
+// MaxHeaderBytes + 4096 bytes of a head (its "bufio slop", Server.initialReadLimitSize), so it is
+// given 4096 less.
+const MaxHeaderBytes = MaxRequestHeadBytes - goHeaderSlack
+
+const goHeaderSlack = 4096
 
 // ShutdownTimeout bounds the wait for in-flight requests after SIGTERM. ECS sends SIGKILL 30 s
 // after SIGTERM by default (stopTimeout), so finish before that.
@@ -56,6 +70,7 @@ func ListenAndServe(ctx context.Context, addr string, handler http.Handler, log 
 // Serve serves on ln until ctx ends, then stops accepting connections and waits up to
 // shutdownTimeout for in-flight requests to finish. It returns nil after a clean shutdown.
 func Serve(ctx context.Context, ln net.Listener, srv *http.Server, shutdownTimeout time.Duration, log *slog.Logger) error {
+	ln = jsonErrorsListener{ln}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
@@ -78,4 +93,70 @@ func Serve(ctx context.Context, ln net.Listener, srv *http.Server, shutdownTimeo
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// jsonErrorsListener gives the server's own refusals the services' JSON error shape. net/http
+// answers a request it cannot read (431 for a head over the limit, 400 for a malformed one, 501
+// for an unknown transfer encoding) itself, before any handler, in text/plain, with no hook to
+// change it: each such answer is one write, on the raw connection, of a status line followed by
+// protocolErrorHeaders. No handler's answer starts like that (net/http writes a handler's
+// headers sorted, Connection before Content-Type, and always with a Date), so those writes, and
+// only those, are rewritten.
+type jsonErrorsListener struct{ net.Listener }
+
+func (l jsonErrorsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return jsonErrorsConn{c}, nil
+}
+
+// protocolErrorHeaders is what net/http writes after the status line of its own refusals.
+const protocolErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+type jsonErrorsConn struct{ net.Conn }
+
+func (c jsonErrorsConn) Write(p []byte) (int, error) {
+	if answer, ok := jsonProtocolError(p); ok {
+		if _, err := c.Conn.Write(answer); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// CloseWrite lets net/http half-close before it hangs up after a 431 (the client may still be
+// sending its head), as it does on a bare TCP connection.
+func (c jsonErrorsConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// jsonProtocolError turns one of net/http's own refusals into the same status with a JSON body
+// {"error": <its text>}; ok is false for any other write.
+func jsonProtocolError(p []byte) (answer []byte, ok bool) {
+	const prefix = "HTTP/1.1 "
+	if !bytes.HasPrefix(p, []byte(prefix)) {
+		return nil, false
+	}
+	end := bytes.Index(p, []byte("\r\n"))
+	if end < 0 || !bytes.HasPrefix(p[end:], []byte(protocolErrorHeaders)) {
+		return nil, false
+	}
+	code, text, _ := strings.Cut(string(p[len(prefix):end]), " ")
+	status, err := strconv.Atoi(code)
+	if err != nil || status < 400 || status > 599 {
+		return nil, false
+	}
+	body, err := json.Marshal(httpjson.ErrorBody{Error: text})
+	if err != nil {
+		return nil, false
+	}
+	body = append(body, '\n')
+	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		status, http.StatusText(status), len(body), body), true
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -105,32 +107,79 @@ func TestNewSetsEveryTimeout(t *testing.T) {
 	}
 }
 
-// A client cannot make the server buffer more than MaxHeaderBytes of headers.
-func TestOversizedHeadersAreRefused(t *testing.T) {
-	srv := New(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
-	if srv.MaxHeaderBytes != 64<<10 {
-		t.Fatalf("MaxHeaderBytes %d", srv.MaxHeaderBytes)
-	}
+// serveOn starts Serve with handler on a loopback port and returns its address; the server
+// stops when the test ends.
+func serveOn(t *testing.T, handler http.Handler) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
-	req.Header.Set("X-Big", strings.Repeat("a", 80<<10))
-	resp, err := http.DefaultClient.Do(req)
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, ln, New(handler), time.Second, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() { stop(); <-served })
+	return ln.Addr().String()
+}
+
+// rawRequest sends head as is on a new connection and returns the answer.
+func rawRequest(t *testing.T, addr, head string) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("80 KiB of headers: status %d, want 431", resp.StatusCode)
+	t.Cleanup(func() { conn.Close() })
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
 	}
-	small, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
-	small.Header.Set("X-Small", strings.Repeat("a", 8<<10))
-	resp, err = http.DefaultClient.Do(small)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("8 KiB of headers: %v %v", resp, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer to a %d-byte head: %v", len(head), err)
+	}
+	return resp
+}
+
+// headOf is a GET request head of exactly size bytes (request line, headers, blank line).
+func headOf(size int) string {
+	const start, end = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ", "\r\n\r\n"
+	return start + strings.Repeat("a", size-len(start)-len(end)) + end
+}
+
+// wantJSONError checks that resp is status with the services' error shape {"error": "..."}.
+func wantJSONError(t *testing.T, resp *http.Response, status int, what string) {
+	t.Helper()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var e struct{ Error string }
+	if resp.StatusCode != status || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal(body, &e) != nil || e.Error == "" {
+		t.Errorf("%s: %d %q %s, want %d with a JSON error", what, resp.StatusCode, resp.Header.Get("Content-Type"), body, status)
+	}
+}
+
+// A request head of exactly 64 KiB is served; one byte more is refused with 431, in JSON.
+// (net/http adds 4096 bytes of slack to MaxHeaderBytes: without the compensation, 68 KiB pass.)
+func TestRequestHeadLimitIsExactly64KiB(t *testing.T) {
+	addr := serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	if resp := rawRequest(t, addr, headOf(64<<10)); resp.StatusCode != http.StatusOK {
+		t.Errorf("a 64 KiB head: status %d, want 200", resp.StatusCode)
+	}
+	wantJSONError(t, rawRequest(t, addr, headOf(64<<10+1)), http.StatusRequestHeaderFieldsTooLarge, "a head of 64 KiB + 1 byte")
+	wantJSONError(t, rawRequest(t, addr, headOf(68<<10)), http.StatusRequestHeaderFieldsTooLarge, "a head of 68 KiB")
+}
+
+// What net/http refuses on its own (a malformed head, an unknown transfer encoding) is answered
+// in the JSON error shape too; what handlers write is left alone, whatever its type.
+func TestProtocolErrorsAreJSON(t *testing.T) {
+	addr := serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "plain text from a handler", http.StatusBadRequest)
+	}))
+	wantJSONError(t, rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"), http.StatusBadRequest, "a header line without a colon")
+	wantJSONError(t, rawRequest(t, addr, "GET / HTTP/1.1\r\n\r\n"), http.StatusBadRequest, "no Host header")
+	wantJSONError(t, rawRequest(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), http.StatusNotImplemented, "an unknown transfer encoding")
+	resp := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	defer resp.Body.Close()
+	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusBadRequest || string(body) != "plain text from a handler\n" {
+		t.Errorf("a handler's own answer was changed: %d %q", resp.StatusCode, body)
 	}
 }
