@@ -52,9 +52,15 @@ const (
 // exit 0 or 1: the container health check of an image without a shell or curl (distroless).
 const HealthCheckFlag = "-healthcheck"
 
-// DatabaseAuthFailedMessage is the log message (the JSON logs' msg) products writes when the
-// database refuses its credential (SQLSTATE class 28); the stack's alarm counts these lines.
+// DatabaseAuthFailedMessage is the log message (the JSON logs' msg) products writes, verbatim
+// and with nothing added, wherever it finds the database refusing its credential (SQLSTATE
+// class 28): an API route and /readyz alike. The stack's alarm counts these lines with
+// DatabaseAuthFailedLogFilter, which matches the whole msg.
 const DatabaseAuthFailedMessage = "database authentication failed"
+
+// DatabaseAuthFailedLogFilter is the CloudWatch Logs filter pattern (JSON logs: msg equals the
+// message exactly) of the stack's metric filter for DatabaseAuthFailedMessage.
+const DatabaseAuthFailedLogFilter = `{ $.msg = "` + DatabaseAuthFailedMessage + `" }`
 
 // DatabaseName is the PostgreSQL database products reads (DB_NAME's default, and the name
 // the stack's RDS instance creates).

@@ -126,11 +126,11 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	if err != nil {
-		message := "database unavailable"
+		message := "not ready: database unavailable"
 		if authenticationFailed(err) {
-			message = contract.DatabaseAuthFailedMessage
+			message = contract.DatabaseAuthFailedMessage // verbatim: the stack's metric filter matches the whole msg
 		}
-		a.log.Warn("not ready: "+message, "error", err.Error(), "sqlstate", sqlState(err))
+		a.log.Warn(message, "check", contract.ReadinessPath, "error", err.Error(), "sqlstate", sqlState(err))
 		// The caller learns no more than from an API route (/readyz is reachable through the
 		// load balancer): the cause, the SQLSTATE and the driver's text are in the log.
 		body["status"], body["error"] = "not ready", "database unavailable"

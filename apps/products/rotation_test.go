@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
@@ -150,7 +153,19 @@ func TestAuthenticationFailureAnswers503(t *testing.T) {
 			}
 			logsBefore := len(a.logs.String())
 
+			// Each place that meets the failure logs it so that the stack's metric filter
+			// counts it: the API route, then /readyz.
 			rec := serve(h, "GET", "/api/1.0/products")
+			if n := filterMatches(t, contract.DatabaseAuthFailedLogFilter, a.logs.String()[logsBefore:], c.sqlstate); n == 0 {
+				t.Errorf("%s: no log line of the API route matches the metric filter %s:\n%s", c.name, contract.DatabaseAuthFailedLogFilter, a.logs.String()[logsBefore:])
+			}
+			readyBefore := len(a.logs.String())
+			serve(h, "GET", "/readyz")
+			if n := filterMatches(t, contract.DatabaseAuthFailedLogFilter, a.logs.String()[readyBefore:], c.sqlstate); n == 0 {
+				t.Errorf("%s: no log line of /readyz matches the metric filter %s:\n%s", c.name, contract.DatabaseAuthFailedLogFilter, a.logs.String()[readyBefore:])
+			}
+
+			rec = serve(h, "GET", "/api/1.0/products")
 			if rec.Code != http.StatusServiceUnavailable {
 				t.Fatalf("%s: status %d %s, want 503", c.name, rec.Code, rec.Body)
 			}
@@ -188,4 +203,30 @@ func TestAuthenticationFailureAnswers503(t *testing.T) {
 			}
 		})
 	}
+}
+
+// jsonFilterPattern is the one form of CloudWatch Logs JSON filter pattern the stack uses:
+// { $.<field> = "<value>" }, an exact match of a top-level string field.
+var jsonFilterPattern = regexp.MustCompile(`^\{ \$\.([A-Za-z_][A-Za-z0-9_]*) = "([^"\\]*)" \}$`)
+
+// filterMatches counts the JSON log lines of logs that pattern matches, as CloudWatch Logs
+// would, and that carry the SQLSTATE (the operator's next question).
+func filterMatches(t *testing.T, pattern, logs, sqlstate string) int {
+	t.Helper()
+	m := jsonFilterPattern.FindStringSubmatch(pattern)
+	if m == nil {
+		t.Fatalf("filter pattern %q is not of the form this test evaluates", pattern)
+	}
+	field, value := m[1], m[2]
+	n := 0
+	for line := range strings.Lines(logs) {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			continue
+		}
+		if entry[field] == value && entry["sqlstate"] == sqlstate {
+			n++
+		}
+	}
+	return n
 }
