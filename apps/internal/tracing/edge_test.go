@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -49,7 +50,14 @@ func edgeCounts(t *testing.T, mode string, n int, header http.Header) (sampled i
 	return sampled, roots
 }
 
-const validRoot = "1-67891233-abcdef012345678912345678"
+// validRoot is a well-formed X-Ray root of now, as a load balancer makes it (an edge continues
+// only recent ones).
+var validRoot = rootAt(time.Now())
+
+// rootAt is an X-Ray root whose embedded time is t.
+func rootAt(t time.Time) string {
+	return fmt.Sprintf("1-%08x-abcdef012345678912345678", t.Unix())
+}
 
 // xrayRootPattern is what an X-Ray trace id looks like, as the tests judge it.
 var xrayRootPattern = regexp.MustCompile(`^1-[0-9a-f]{8}-[0-9a-f]{24}$`)
@@ -63,7 +71,7 @@ func TestTheEdgeDecidesSampling(t *testing.T) {
 		if forced < 2 || forced > 120 {
 			t.Errorf("%s: %d of 1,000 requests with Sampled=1 traced, want about 2 + 5%% (50)", mode, forced)
 		}
-		w3c, _ := edgeCounts(t, mode, 1000, http.Header{"Traceparent": {"00-67891233abcdef012345678912345678-53995c3f42cd8ad8-01"}})
+		w3c, _ := edgeCounts(t, mode, 1000, http.Header{"Traceparent": {"00-" + strings.ReplaceAll(validRoot[2:], "-", "") + "-53995c3f42cd8ad8-01"}})
 		if w3c < 2 || w3c > 120 {
 			t.Errorf("%s: %d of 1,000 requests with traceparent flag 01 traced", mode, w3c)
 		}

@@ -236,9 +236,11 @@ func (t *Tracer) Middleware(h http.Handler) http.Handler {
 		return h
 	}
 	if t.guard != nil {
-		inner := t.middleware(h)
+		inner := t.middleware(annotateCallerTrace(h))
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t.guard.admit(r.Header)
+			if caller := t.guard.admit(r.Header); caller != "" {
+				r = r.WithContext(context.WithValue(r.Context(), callerTraceKey{}, caller))
+			}
 			inner.ServeHTTP(w, r)
 		})
 	}
