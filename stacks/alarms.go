@@ -44,10 +44,11 @@ func declareOperations(ctx *pulumi.Context, cfg Config, prefix string, tags pulu
 			MemoryGiB:          memory,
 			ClientLogGroup:     products.LogGroupName,
 		},
-		XRayGroupName: tracing.GroupName,
-		Services:      views,
-		Thresholds:    cfg.Operations.Thresholds,
-		Tags:          tags,
+		XRayGroupName:      tracing.GroupName,
+		XRayFaultGroupName: tracing.FaultGroupName,
+		Services:           views,
+		Thresholds:         cfg.Operations.Thresholds,
+		Tags:               tags,
 	})
 	if err != nil {
 		return err

@@ -523,9 +523,12 @@ func TestNothingSecretInPlainText(t *testing.T) {
 
 func TestTracingHasGroupAndSamplingRules(t *testing.T) {
 	eachSystem(t, func(t *testing.T, s system) {
-		group := only(t, s.m, tXRayGroup).Plain()
-		if group["filterExpression"] != `service("payments") OR service("products")` {
+		if group := s.get(t, tXRayGroup, s.prefix); group["filterExpression"] != `service("payments") OR service("products")` {
 			t.Errorf("group filter %v", group["filterExpression"])
+		}
+		// The trace-fault alarm's numerator: X-Ray counts traces per group only.
+		if group := s.get(t, tXRayGroup, s.prefix+"-faults"); group["filterExpression"] != `service("payments") { fault = true } OR service("products") { fault = true }` {
+			t.Errorf("fault group filter %v", group["filterExpression"])
 		}
 		rules := s.m.ByType(tSamplingRule)
 		if len(rules) != 2 {

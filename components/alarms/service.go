@@ -125,13 +125,16 @@ func NewTaskAlarms(ctx *pulumi.Context, prefix string, args *TaskArgs, opts ...p
 		comparison: "GreaterThanThreshold", threshold: 0, period: periodSeconds, datapoints: 5, periods: 5, missing: missingKeeps,
 	}}
 	if args.DiscoveryName != "" {
-		mesh := pulumi.StringMap{"ClusterName": args.ClusterName, "ServiceName": args.ServiceName, "DiscoveryName": pulumi.String(args.DiscoveryName)}
+		// Service Connect publishes a server's status codes only by TargetDiscoveryName (alone,
+		// or with the *client's* ServiceName) and its requests by DiscoveryName: both alone are
+		// the server's traffic from every client, in every cluster of the account and Region.
+		name := pulumi.String(args.DiscoveryName)
 		all = append(all, alarm{
 			name: Mesh5xxName(prefix), description: fmt.Sprintf("%s: 5xx above %s of the requests Service Connect brings it", prefix, percent(t.HTTP5xxPercent)),
 			expression: "100 * FILL(errors, 0) / requests",
 			queries: []query{
-				{id: "errors", namespace: NamespaceECS, metric: "HTTPCode_Target_5XX_Count", stat: "Sum", dimensions: mesh},
-				{id: "requests", namespace: NamespaceECS, metric: "RequestCount", stat: "Sum", dimensions: mesh},
+				{id: "errors", namespace: NamespaceECS, metric: "HTTPCode_Target_5XX_Count", stat: "Sum", dimensions: pulumi.StringMap{"TargetDiscoveryName": name}},
+				{id: "requests", namespace: NamespaceECS, metric: "RequestCount", stat: "Sum", dimensions: pulumi.StringMap{"DiscoveryName": name}},
 			},
 			comparison: "GreaterThanThreshold", threshold: t.HTTP5xxPercent, period: periodSeconds, datapoints: 2, periods: deploymentLookback, missing: missingIsFine,
 		})

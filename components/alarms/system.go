@@ -3,6 +3,7 @@ package alarms
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -20,8 +21,8 @@ type DatabaseArgs struct {
 	AllocatedStorageGb int
 	MemoryGiB          float64
 	// ClientLogGroup is the log group of the app that reads the database; its
-	// "database authentication failed" lines (SQLSTATE class 28) become a metric and an
-	// alarm. Default nil: no such alarm.
+	// DBAuthFailurePattern lines (SQLSTATE class 28) become a metric and an alarm. Default
+	// nil: no such alarm.
 	ClientLogGroup pulumi.StringInput
 }
 
@@ -42,11 +43,14 @@ type SystemArgs struct {
 	Region   string
 	TopicArn pulumi.StringInput
 	Database *DatabaseArgs
-	// XRayGroupName is the X-Ray group of the system's traces. Required.
-	XRayGroupName pulumi.StringInput
-	Services      []ServiceView
-	Thresholds    Thresholds
-	Tags          pulumi.StringMap
+	// XRayGroupName is the X-Ray group of the system's traces, XRayFaultGroupName the group
+	// of those of them that hold a fault. Required: X-Ray publishes only a trace count per
+	// group, so the share of faulty traces is one group's count over the other's.
+	XRayGroupName      pulumi.StringInput
+	XRayFaultGroupName pulumi.StringInput
+	Services           []ServiceView
+	Thresholds         Thresholds
+	Tags               pulumi.StringMap
 }
 
 // System is the stack-wide part: database and trace alarms, and the dashboard.
@@ -65,11 +69,14 @@ func TraceFaultsName(prefix string) string   { return prefix + "-trace-faults" }
 
 const gib = 1 << 30
 
+// traceCount is the one metric X-Ray publishes per group (Documented).
+const traceCount = "ApproximateTraceCount"
+
 // NewSystem declares the database and trace alarms and the dashboard. name prefixes the
 // alarm names and names the dashboard.
 func NewSystem(ctx *pulumi.Context, name string, args *SystemArgs, opts ...pulumi.ResourceOption) (*System, error) {
-	if args.XRayGroupName == nil || args.Database == nil || args.Database.Identifier == nil {
-		return nil, fmt.Errorf("alarms %s: Database.Identifier and XRayGroupName are required", name)
+	if args.XRayGroupName == nil || args.XRayFaultGroupName == nil || args.Database == nil || args.Database.Identifier == nil {
+		return nil, fmt.Errorf("alarms %s: Database.Identifier, XRayGroupName and XRayFaultGroupName are required", name)
 	}
 	s := &System{}
 	if err := ctx.RegisterComponentResource("meshtrace:alarms:System", name, s, opts...); err != nil {
@@ -96,11 +103,15 @@ func NewSystem(ctx *pulumi.Context, name string, args *SystemArgs, opts ...pulum
 		rds(DBConnectionsName(name), fmt.Sprintf("%s: database connections above %s of the %d it accepts", name, percent(t.DBConnectionsPercent), db.MaxConnections),
 			"DatabaseConnections", "Maximum", "GreaterThanThreshold", float64(db.MaxConnections)*t.DBConnectionsPercent/100, missingIsFine),
 		{
-			// X-Ray publishes FaultRate per group (a fraction of the group's traces) once it has
-			// traces; a quiet period has none, which is no fault.
+			// The fault group's traces as a share of the system group's: X-Ray counts each
+			// group's traces every minute once it has any; a quiet period has none, no fault.
 			name: TraceFaultsName(name), description: fmt.Sprintf("%s: traces with a fault above %s", name, percent(t.TraceFaultPercent)),
-			namespace: NamespaceXRay, metric: "FaultRate", stat: "Average", dimensions: pulumi.StringMap{"GroupName": args.XRayGroupName},
-			comparison: "GreaterThanThreshold", threshold: t.TraceFaultPercent / 100, period: slowPeriodSeconds, datapoints: 2, periods: 3, missing: missingIsFine,
+			expression: "100 * FILL(faults, 0) / traces",
+			queries: []query{
+				{id: "faults", namespace: NamespaceXRay, metric: traceCount, stat: "Sum", dimensions: pulumi.StringMap{"GroupName": args.XRayFaultGroupName}},
+				{id: "traces", namespace: NamespaceXRay, metric: traceCount, stat: "Sum", dimensions: pulumi.StringMap{"GroupName": args.XRayGroupName}},
+			},
+			comparison: "GreaterThanThreshold", threshold: t.TraceFaultPercent, period: slowPeriodSeconds, datapoints: 2, periods: 3, missing: missingIsFine,
 		},
 	}
 	if db.ClientLogGroup != nil {
@@ -147,7 +158,7 @@ type resolved struct {
 }
 
 func dashboardBody(args *SystemArgs) pulumi.StringOutput {
-	inputs := []any{args.Database.Identifier, args.XRayGroupName}
+	inputs := []any{args.Database.Identifier, args.XRayGroupName, args.XRayFaultGroupName}
 	for _, s := range args.Services {
 		lb, tg := pulumi.StringInput(pulumi.String("")), pulumi.StringInput(pulumi.String(""))
 		if s.LoadBalancerArnSuffix != nil {
@@ -158,14 +169,14 @@ func dashboardBody(args *SystemArgs) pulumi.StringOutput {
 	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 		var services []resolved
 		for i, s := range args.Services {
-			o := 2 + 4*i
+			o := 3 + 4*i
 			services = append(services, resolved{s.Name, v[o].(string), v[o+1].(string), v[o+2].(string), v[o+3].(string)})
 		}
-		return renderDashboard(args.Region, v[0].(string), v[1].(string), services)
+		return renderDashboard(args.Region, v[0].(string), v[1].(string), v[2].(string), services)
 	}).(pulumi.StringOutput)
 }
 
-func renderDashboard(region, dbIdentifier, group string, services []resolved) (string, error) {
+func renderDashboard(region, dbIdentifier, group, faultGroup string, services []resolved) (string, error) {
 	var widgets []widget
 	y := 0
 	add := func(width, height int, typ string, props map[string]any) {
@@ -216,28 +227,56 @@ func renderDashboard(region, dbIdentifier, group string, services []resolved) (s
 	add(8, 6, "metric", graph("database: CPU", "Average", [][]any{append([]any{NamespaceRDS, "CPUUtilization"}, db...)}))
 	add(8, 6, "metric", graph("database: connections", "Maximum", [][]any{append([]any{NamespaceRDS, "DatabaseConnections"}, db...)}))
 	add(8, 6, "metric", graph("database: free storage", "Minimum", [][]any{append([]any{NamespaceRDS, "FreeStorageSpace"}, db...)}))
-	add(8, 6, "metric", graph("traces: fault rate", "Average", [][]any{{NamespaceXRay, "FaultRate", "GroupName", group}}))
+	add(8, 6, "metric", graph("traces: all and with a fault", "Sum", [][]any{
+		{NamespaceXRay, traceCount, "GroupName", group},
+		{NamespaceXRay, traceCount, "GroupName", faultGroup},
+	}))
 	b, err := json.Marshal(map[string]any{"widgets": widgets})
 	return string(b), err
 }
 
-// authFailureAlarm counts the client's "database authentication failed" log lines (its JSON
-// logs' msg) as a metric, and alarms on any within a minute: a credential the database
-// refuses (a rotation gone wrong, a revoked grant) fails every new connection.
+// dbAuthFailuresMetric is the metric authFailureAlarm's filter publishes.
+const dbAuthFailuresMetric = "DatabaseAuthFailures"
+
+// DBAuthFailurePattern is the CloudWatch Logs filter pattern that selects the JSON log
+// events whose msg is exactly contract.DatabaseAuthFailedMessage (CloudWatch's JSON
+// pattern `{ $.field = "string" }`: the field's whole value equals the quoted string, where
+// '*' would be a wildcard). The apps log that message as the msg of every such event.
+func DBAuthFailurePattern() (string, error) {
+	return jsonEqualsPattern("msg", contract.DatabaseAuthFailedMessage)
+}
+
+// jsonEqualsPattern writes { $.field = "value" }. CloudWatch documents no escape inside a
+// quoted string, so a value with a quote, a backslash or a wildcard is refused rather than
+// matched differently than it reads.
+func jsonEqualsPattern(field, value string) (string, error) {
+	if value == "" || strings.ContainsAny(value, `\"*`) {
+		return "", fmt.Errorf("log message %q cannot be matched exactly by a CloudWatch filter pattern", value)
+	}
+	return fmt.Sprintf(`{ $.%s = "%s" }`, field, value), nil
+}
+
+// authFailureAlarm counts the client's DBAuthFailurePattern log lines as a metric, and
+// alarms on any within a minute: a credential the database refuses (a rotation gone wrong,
+// a revoked grant) fails every new connection.
 func authFailureAlarm(ctx *pulumi.Context, name string, logGroup pulumi.StringInput, opts ...pulumi.ResourceOption) (alarm, error) {
-	namespace, metric := "meshtrace/"+name, "DatabaseAuthFailures"
+	namespace := LogMetricsNamespace(name)
+	pattern, err := DBAuthFailurePattern()
+	if err != nil {
+		return alarm{}, err
+	}
 	if _, err := cloudwatch.NewLogMetricFilter(ctx, DBAuthFailuresName(name), &cloudwatch.LogMetricFilterArgs{
 		LogGroupName: logGroup,
-		Pattern:      pulumi.String(fmt.Sprintf(`{ $.msg = %q }`, contract.DatabaseAuthFailedMessage)),
+		Pattern:      pulumi.String(pattern),
 		MetricTransformation: cloudwatch.LogMetricFilterMetricTransformationArgs{
-			Name: pulumi.String(metric), Namespace: pulumi.String(namespace), Value: pulumi.String("1"),
+			Name: pulumi.String(dbAuthFailuresMetric), Namespace: pulumi.String(namespace), Value: pulumi.String("1"),
 		},
 	}, opts...); err != nil {
 		return alarm{}, err
 	}
 	return alarm{
 		name: DBAuthFailuresName(name), description: name + ": the database refuses its client's credential (SQLSTATE class 28)",
-		namespace: namespace, metric: metric, stat: "Sum",
+		namespace: namespace, metric: dbAuthFailuresMetric, stat: "Sum",
 		comparison: "GreaterThanOrEqualToThreshold", threshold: 1, period: 60, datapoints: 1, periods: 1,
 		// No such log line is no failure.
 		missing: missingIsFine,

@@ -31,6 +31,9 @@ const (
 // maxNameLength is X-Ray's limit for group and sampling rule names.
 const maxNameLength = 32
 
+// FaultGroupSuffix names the fault group after the system's group.
+const FaultGroupSuffix = "-faults"
+
 // TracingArgs configures Tracing.
 type TracingArgs struct {
 	// Mode is ModeDaemon or ModeADOT. Default ModeDaemon.
@@ -60,6 +63,9 @@ type Tracing struct {
 
 	GroupName pulumi.StringOutput `pulumi:"groupName"`
 	GroupArn  pulumi.StringOutput `pulumi:"groupArn"`
+	// FaultGroupName is the group of the traces of GroupName that hold a fault: X-Ray
+	// publishes only a trace count per group, so this group's count is the faulty traces'.
+	FaultGroupName pulumi.StringOutput `pulumi:"faultGroupName"`
 
 	name      string
 	mode      string
@@ -93,8 +99,9 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	if a.Name != "" {
 		prefix = a.Name
 	}
-	if len(prefix) > maxNameLength {
-		return nil, fmt.Errorf("tracing %s: name longer than X-Ray's %d characters", name, maxNameLength)
+	if len(prefix+FaultGroupSuffix) > maxNameLength {
+		return nil, fmt.Errorf("tracing %s: name longer than %d characters: its fault group %s%s would exceed X-Ray's %d characters",
+			name, maxNameLength-len(FaultGroupSuffix), prefix, FaultGroupSuffix, maxNameLength)
 	}
 	t := &Tracing{name: prefix, mode: a.Mode, rate: rate, reservoir: reservoir, tags: a.Tags, args: a}
 	if err := ctx.RegisterComponentResource("meshtrace:xray:Tracing", name, t, opts...); err != nil {
@@ -171,18 +178,24 @@ func AppTracing(mode string) string {
 }
 
 // DeclareGroup declares the X-Ray group that shows every service attached so far (call it
-// after the services) and registers the component's outputs.
+// after the services), and the group of those traces with a fault, and registers the
+// component's outputs.
 func (t *Tracing) DeclareGroup(ctx *pulumi.Context) error {
 	if len(t.services) == 0 {
 		return fmt.Errorf("tracing %s: no service is attached, so the group would show nothing", t.name)
 	}
-	var filters []string
-	for _, svc := range t.services {
-		filters = append(filters, fmt.Sprintf("service(%q)", svc))
-	}
+	all, faults := GroupFilters(t.services)
 	group, err := xray.NewGroup(ctx, t.name, &xray.GroupArgs{
 		GroupName:        pulumi.String(t.name),
-		FilterExpression: pulumi.String(strings.Join(filters, " OR ")),
+		FilterExpression: pulumi.String(all),
+		Tags:             t.tags,
+	}, pulumi.Parent(t))
+	if err != nil {
+		return err
+	}
+	faultGroup, err := xray.NewGroup(ctx, t.name+FaultGroupSuffix, &xray.GroupArgs{
+		GroupName:        pulumi.String(t.name + FaultGroupSuffix),
+		FilterExpression: pulumi.String(faults),
 		Tags:             t.tags,
 	}, pulumi.Parent(t))
 	if err != nil {
@@ -190,10 +203,25 @@ func (t *Tracing) DeclareGroup(ctx *pulumi.Context) error {
 	}
 	t.GroupName = group.GroupName
 	t.GroupArn = group.Arn
+	t.FaultGroupName = faultGroup.GroupName
 	return ctx.RegisterResourceOutputs(t, pulumi.Map{
-		"groupName": t.GroupName,
-		"groupArn":  t.GroupArn,
+		"groupName":      t.GroupName,
+		"groupArn":       t.GroupArn,
+		"faultGroupName": t.FaultGroupName,
 	})
+}
+
+// GroupFilters are the X-Ray filter expressions of the system's group (traces through any of
+// services) and of its fault group (traces in which one of services recorded a fault, a 5xx:
+// the complex keyword service(name) {filter} applies the boolean keyword fault to that
+// service's segments; docs/operating.md cites X-Ray's filter expression reference).
+func GroupFilters(services []string) (all, faults string) {
+	var anyOf, faultIn []string
+	for _, svc := range services {
+		anyOf = append(anyOf, fmt.Sprintf("service(%q)", svc))
+		faultIn = append(faultIn, fmt.Sprintf("service(%q) { fault = true }", svc))
+	}
+	return strings.Join(anyOf, " OR "), strings.Join(faultIn, " OR ")
 }
 
 // localRules is an X-Ray local sampling rules document (version 2) with only a default rule.
