@@ -3,7 +3,6 @@ package alarms
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -21,8 +20,8 @@ type DatabaseArgs struct {
 	AllocatedStorageGb int
 	MemoryGiB          float64
 	// ClientLogGroup is the log group of the app that reads the database; its
-	// DBAuthFailurePattern lines (SQLSTATE class 28) become a metric and an alarm. Default
-	// nil: no such alarm.
+	// contract.DatabaseAuthFailedMessage lines (SQLSTATE class 28) become a metric and an
+	// alarm. Default nil: no such alarm.
 	ClientLogGroup pulumi.StringInput
 }
 
@@ -238,36 +237,15 @@ func renderDashboard(region, dbIdentifier, group, faultGroup string, services []
 // dbAuthFailuresMetric is the metric authFailureAlarm's filter publishes.
 const dbAuthFailuresMetric = "DatabaseAuthFailures"
 
-// DBAuthFailurePattern is the CloudWatch Logs filter pattern that selects the JSON log
-// events whose msg is exactly contract.DatabaseAuthFailedMessage (CloudWatch's JSON
-// pattern `{ $.field = "string" }`: the field's whole value equals the quoted string, where
-// '*' would be a wildcard). The apps log that message as the msg of every such event.
-func DBAuthFailurePattern() (string, error) {
-	return jsonEqualsPattern("msg", contract.DatabaseAuthFailedMessage)
-}
-
-// jsonEqualsPattern writes { $.field = "value" }. CloudWatch documents no escape inside a
-// quoted string, so a value with a quote, a backslash or a wildcard is refused rather than
-// matched differently than it reads.
-func jsonEqualsPattern(field, value string) (string, error) {
-	if value == "" || strings.ContainsAny(value, `\"*`) {
-		return "", fmt.Errorf("log message %q cannot be matched exactly by a CloudWatch filter pattern", value)
-	}
-	return fmt.Sprintf(`{ $.%s = "%s" }`, field, value), nil
-}
-
-// authFailureAlarm counts the client's DBAuthFailurePattern log lines as a metric, and
-// alarms on any within a minute: a credential the database refuses (a rotation gone wrong,
-// a revoked grant) fails every new connection.
+// authFailureAlarm counts the client's contract.DatabaseAuthFailedLogFilter log lines (the
+// apps' tests evaluate that pattern on the lines they write) as a metric, and alarms on any
+// within a minute: a credential the database refuses (a rotation gone wrong, a revoked
+// grant) fails every new connection.
 func authFailureAlarm(ctx *pulumi.Context, name string, logGroup pulumi.StringInput, opts ...pulumi.ResourceOption) (alarm, error) {
 	namespace := LogMetricsNamespace(name)
-	pattern, err := DBAuthFailurePattern()
-	if err != nil {
-		return alarm{}, err
-	}
 	if _, err := cloudwatch.NewLogMetricFilter(ctx, DBAuthFailuresName(name), &cloudwatch.LogMetricFilterArgs{
 		LogGroupName: logGroup,
-		Pattern:      pulumi.String(pattern),
+		Pattern:      pulumi.String(contract.DatabaseAuthFailedLogFilter),
 		MetricTransformation: cloudwatch.LogMetricFilterMetricTransformationArgs{
 			Name: pulumi.String(dbAuthFailuresMetric), Namespace: pulumi.String(namespace), Value: pulumi.String("1"),
 		},
