@@ -170,14 +170,10 @@ func unknownOutputs(c any) {
 	}
 }
 
-// The records a Service takes (MeshRef, TracingRef, Backend, SecretEnv) are Inputs as a
-// whole too: a program may pass one output for the record (another stack's output, an
-// apply) or a record of outputs. recordOutput is the output of one; field reads one of
-// its fields as an output that keeps the record's dependencies and secretness.
-func field[R, T any](o pulumi.Output, f func(R) T) pulumi.Output {
-	return o.ApplyT(func(r R) T { return f(r) })
-}
-
+// The records a Service takes (MeshRef, TracingRef, Backend...) are Inputs as a whole too: a
+// program may pass a record of outputs or one output for the record (another stack's
+// output, an apply). Each record R has RArgs (its fields as Inputs), RInput (RArgs or an
+// ROutput) and ROutput, registered with the SDK as its generated types are.
 func registerRecord[A pulumi.Input, O pulumi.Output](input reflect.Type) {
 	var a A
 	pulumi.RegisterInputType(input, a)
@@ -187,4 +183,32 @@ func registerRecord[A pulumi.Input, O pulumi.Output](input reflect.Type) {
 
 func toOutput[O pulumi.Output](ctx context.Context, in pulumi.Input) O {
 	return pulumi.ToOutputWithContext(ctx, in).(O)
+}
+
+// recordArgs is a record's fields as Inputs (A, e.g. BackendArgs), however it came: A itself,
+// or one output of the record, each field then an output of it (with the record's
+// dependencies and secretness). A field the SDK has no output type for (a list of records)
+// cannot be read from one output: refused, naming it.
+func recordArgs[A any](p *plain, field string, in pulumi.Input) A {
+	if a, isArgs := in.(A); isArgs {
+		return a
+	}
+	var a A
+	o := pulumi.ToOutput(in)
+	av, rt := reflect.ValueOf(&a).Elem(), o.ElementType()
+	for i := range av.NumField() {
+		rf, found := rt.FieldByName(av.Type().Field(i).Name)
+		if !found {
+			continue
+		}
+		get := reflect.MakeFunc(reflect.FuncOf([]reflect.Type{rt}, []reflect.Type{rf.Type}, false),
+			func(r []reflect.Value) []reflect.Value { return []reflect.Value{r[0].FieldByIndex(rf.Index)} })
+		f := reflect.ValueOf(o.ApplyT(get.Interface()))
+		if !f.Type().AssignableTo(av.Field(i).Type()) {
+			p.errs = append(p.errs, fmt.Sprintf("%s: pass it as a record of its fields, not as one output (its %s cannot be read from one)", field, rf.Name))
+			continue
+		}
+		av.Field(i).Set(f)
+	}
+	return a
 }

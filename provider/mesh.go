@@ -61,24 +61,6 @@ func (a MeshRefArgs) ToMeshRefOutput() MeshRefOutput {
 
 func init() { registerRecord[MeshRefArgs, MeshRefOutput](reflect.TypeFor[MeshRefInput]()) }
 
-// meshRefArgs is the record's fields, however it came.
-func meshRefArgs(in MeshRefInput) MeshRefArgs {
-	if a, isArgs := in.(MeshRefArgs); isArgs {
-		return a
-	}
-	o := in.ToMeshRefOutput()
-	return MeshRefArgs{
-		Mode:         field(o, func(r MeshRef) string { return r.Mode }).(pulumi.StringOutput),
-		NamespaceArn: field(o, func(r MeshRef) string { return r.NamespaceArn }).(pulumi.StringOutput),
-	}
-}
-
-// Annotate describes the fields.
-func (r *MeshRef) Annotate(an infer.Annotator) {
-	an.Describe(&r.Mode, `The mesh's mode (a Mesh's mode output). Only "serviceconnect" can be joined from the package; App Mesh was discontinued on 2026-09-30. Default serviceconnect.`)
-	an.Describe(&r.NamespaceArn, "ARN of the mesh's Cloud Map namespace (a Mesh's or a Cluster's namespaceArn).")
-}
-
 // Mesh is the service mesh the services join.
 type Mesh struct {
 	pulumi.ResourceState
@@ -128,7 +110,7 @@ func NewMesh(ctx *pulumi.Context, name string, args MeshArgs, opts ...pulumi.Res
 
 // joinable builds, under the service, the mesh a Service joins from its MeshRef.
 func joinable(ctx *pulumi.Context, p *plain, in MeshRefInput, service string) (func(...pulumi.ResourceOption) (mesh.Mesh, error), error) {
-	r := meshRefArgs(in)
+	r := recordArgs[MeshRefArgs](p, "mesh", in)
 	mode := value(p, "mesh.mode", r.Mode, "")
 	if mode == "" { // unset, or absent from a MeshRef passed as one output
 		mode = mesh.ModeServiceConnect
@@ -202,16 +184,7 @@ func init() { registerRecord[TracingRefArgs, TracingRefOutput](reflect.TypeFor[T
 
 // tracingRef reads the record's values, however it came.
 func tracingRef(p *plain, in TracingRefInput) TracingRef {
-	a, isArgs := in.(TracingRefArgs)
-	if !isArgs {
-		o := in.ToTracingRefOutput()
-		a = TracingRefArgs{
-			Name:              field(o, func(r TracingRef) string { return r.Name }).(pulumi.StringOutput),
-			Mode:              field(o, func(r TracingRef) string { return r.Mode }).(pulumi.StringOutput),
-			SamplingFixedRate: field(o, func(r TracingRef) float64 { return r.SamplingFixedRate }).(pulumi.Float64Output),
-			SamplingReservoir: field(o, func(r TracingRef) int { return r.SamplingReservoir }).(pulumi.IntOutput),
-		}
-	}
+	a := recordArgs[TracingRefArgs](p, "tracing", in)
 	return TracingRef{
 		Name:              value(p, "tracing.name", a.Name, ""),
 		Mode:              value(p, "tracing.mode", a.Mode, ""),

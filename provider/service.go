@@ -49,20 +49,6 @@ func (a BackendArgs) ToBackendOutput() BackendOutput {
 	return toOutput[BackendOutput](context.Background(), a)
 }
 
-// backendArgs is the record's fields, however it came.
-func backendArgs(in BackendInput) BackendArgs {
-	if a, isArgs := in.(BackendArgs); isArgs {
-		return a
-	}
-	o := in.ToBackendOutput()
-	return BackendArgs{
-		Name:            field(o, func(b Backend) string { return b.Name }).(pulumi.StringOutput),
-		Port:            field(o, func(b Backend) int { return b.Port }).(pulumi.IntOutput),
-		Endpoint:        field(o, func(b Backend) string { return b.Endpoint }).(pulumi.StringOutput),
-		SecurityGroupId: field(o, func(b Backend) string { return b.SecurityGroupId }).(pulumi.StringOutput),
-	}
-}
-
 // SecretEnv is an environment variable ECS fills from Secrets Manager.
 type SecretEnv struct {
 	Name      string `pulumi:"name"`
@@ -99,53 +85,51 @@ func (a SecretEnvArgs) ToSecretEnvOutput() SecretEnvOutput {
 	return toOutput[SecretEnvOutput](context.Background(), a)
 }
 
-// secretEnvArgs is the record's fields, however it came.
-func secretEnvArgs(in SecretEnvInput) SecretEnvArgs {
-	if a, isArgs := in.(SecretEnvArgs); isArgs {
-		return a
-	}
-	o := in.ToSecretEnvOutput()
-	return SecretEnvArgs{
-		Name:      field(o, func(s SecretEnv) string { return s.Name }).(pulumi.StringOutput),
-		SecretArn: field(o, func(s SecretEnv) string { return s.SecretArn }).(pulumi.StringOutput),
-		JsonKey:   field(o, func(s SecretEnv) string { return s.JsonKey }).(pulumi.StringOutput),
-	}
-}
-
 func init() {
 	registerRecord[BackendArgs, BackendOutput](reflect.TypeFor[BackendInput]())
 	registerRecord[SecretEnvArgs, SecretEnvOutput](reflect.TypeFor[SecretEnvInput]())
 }
 
-// ServiceArgs are the Service's inputs.
+// ServiceArgs are the Service's inputs. An optional record is a pointer (infer wants one).
 type ServiceArgs struct {
-	ClusterArn                  pulumi.StringInput      `pulumi:"clusterArn"`
-	VpcId                       pulumi.StringInput      `pulumi:"vpcId"`
-	SubnetIds                   pulumi.StringArrayInput `pulumi:"subnetIds"`
-	Image                       pulumi.StringInput      `pulumi:"image"`
-	Port                        pulumi.IntInput         `pulumi:"port,optional"`
-	HealthCheckPath             pulumi.StringInput      `pulumi:"healthCheckPath,optional"`
-	LoadBalancerHealthCheckPath pulumi.StringInput      `pulumi:"loadBalancerHealthCheckPath,optional"`
-	Environment                 pulumi.StringMapInput   `pulumi:"environment,optional"`
-	Secrets                     []SecretEnvInput        `pulumi:"secrets,optional"`
-	Cpu                         pulumi.IntInput         `pulumi:"cpu,optional"`
-	Memory                      pulumi.IntInput         `pulumi:"memory,optional"`
-	DesiredCount                pulumi.IntInput         `pulumi:"desiredCount,optional"`
-	Public                      pulumi.BoolInput        `pulumi:"public,optional"`
-	PublicSubnetIds             pulumi.StringArrayInput `pulumi:"publicSubnetIds,optional"`
-	ClientOnly                  pulumi.BoolInput        `pulumi:"clientOnly,optional"`
-	SecurityGroupIds            pulumi.StringArrayInput `pulumi:"securityGroupIds,optional"`
-	DirectEgressPorts           pulumi.IntArrayInput    `pulumi:"directEgressPorts,optional"`
-	Mesh                        MeshRefInput            `pulumi:"mesh"`
-	Tracing                     *TracingRefInput        `pulumi:"tracing,optional"` // a pointer: infer wants one for an optional record
-	Backends                    []BackendInput          `pulumi:"backends,optional"`
-	TaskRoleArn                 pulumi.StringInput      `pulumi:"taskRoleArn,optional"`
-	ExecutionRoleArn            pulumi.StringInput      `pulumi:"executionRoleArn,optional"`
-	ReadonlyRootFilesystem      pulumi.BoolInput        `pulumi:"readonlyRootFilesystem,optional"`
-	LogGroupName                pulumi.StringInput      `pulumi:"logGroupName,optional"`
-	LogRetentionDays            pulumi.IntInput         `pulumi:"logRetentionDays,optional"`
-	WaitForSteadyState          pulumi.BoolInput        `pulumi:"waitForSteadyState,optional"`
-	Tags                        pulumi.StringMapInput   `pulumi:"tags,optional"`
+	ClusterArn                     pulumi.StringInput      `pulumi:"clusterArn"`
+	VpcId                          pulumi.StringInput      `pulumi:"vpcId"`
+	SubnetIds                      pulumi.StringArrayInput `pulumi:"subnetIds"`
+	Image                          pulumi.StringInput      `pulumi:"image"`
+	Port                           pulumi.IntInput         `pulumi:"port,optional"`
+	HealthCheckPath                pulumi.StringInput      `pulumi:"healthCheckPath,optional"`
+	LoadBalancerHealthCheckPath    pulumi.StringInput      `pulumi:"loadBalancerHealthCheckPath,optional"`
+	Environment                    pulumi.StringMapInput   `pulumi:"environment,optional"`
+	Secrets                        []SecretEnvInput        `pulumi:"secrets,optional"`
+	Cpu                            pulumi.IntInput         `pulumi:"cpu,optional"`
+	Memory                         pulumi.IntInput         `pulumi:"memory,optional"`
+	DesiredCount                   pulumi.IntInput         `pulumi:"desiredCount,optional"`
+	Public                         pulumi.BoolInput        `pulumi:"public,optional"`
+	PublicSubnetIds                pulumi.StringArrayInput `pulumi:"publicSubnetIds,optional"`
+	ClientOnly                     pulumi.BoolInput        `pulumi:"clientOnly,optional"`
+	SecurityGroupIds               pulumi.StringArrayInput `pulumi:"securityGroupIds,optional"`
+	DirectEgressPorts              pulumi.IntArrayInput    `pulumi:"directEgressPorts,optional"`
+	Mesh                           MeshRefInput            `pulumi:"mesh"`
+	Tracing                        *TracingRefInput        `pulumi:"tracing,optional"`
+	Backends                       []BackendInput          `pulumi:"backends,optional"`
+	TaskRoleArn                    pulumi.StringInput      `pulumi:"taskRoleArn,optional"`
+	ExecutionRoleArn               pulumi.StringInput      `pulumi:"executionRoleArn,optional"`
+	ReadonlyRootFilesystem         pulumi.BoolInput        `pulumi:"readonlyRootFilesystem,optional"`
+	LogGroupName                   pulumi.StringInput      `pulumi:"logGroupName,optional"`
+	LogRetentionDays               pulumi.IntInput         `pulumi:"logRetentionDays,optional"`
+	WaitForSteadyState             pulumi.BoolInput        `pulumi:"waitForSteadyState,optional"`
+	Tags                           pulumi.StringMapInput   `pulumi:"tags,optional"`
+	Family                         pulumi.StringInput      `pulumi:"family,optional"`
+	MinCount                       pulumi.IntInput         `pulumi:"minCount,optional"`
+	MaxCount                       pulumi.IntInput         `pulumi:"maxCount,optional"`
+	Scaling                        *ScalingInput           `pulumi:"scaling,optional"`
+	AlarmTopicArn                  pulumi.StringInput      `pulumi:"alarmTopicArn,optional"`
+	CertificateArn                 pulumi.StringInput      `pulumi:"certificateArn,optional"`
+	AccessLogsBucket               pulumi.StringInput      `pulumi:"accessLogsBucket,optional"`
+	LoadBalancerDeletionProtection pulumi.BoolInput        `pulumi:"loadBalancerDeletionProtection,optional"`
+	AppHealthCheck                 *HealthCheckInput       `pulumi:"appHealthCheck,optional"`
+	Init                           *InitContainerInput     `pulumi:"init,optional"`
+	TaskRoleGrants                 []GrantInput            `pulumi:"taskRoleGrants,optional"`
 }
 
 // Annotate describes the inputs.
@@ -177,6 +161,17 @@ func (a *ServiceArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.LogRetentionDays, "Days the logs are kept. Default 30.")
 	an.Describe(&a.WaitForSteadyState, "Make the deployment wait until the tasks run and pass their health checks, and fail if they do not. Default true.")
 	an.Describe(&a.Tags, "Tags added to every resource.")
+	an.Describe(&a.Family, "Family of the task definition. Default: the service's name.")
+	an.Describe(&a.MinCount, "Fewest tasks autoscaling keeps. Default desiredCount.")
+	an.Describe(&a.MaxCount, "Most tasks autoscaling starts. Default twice minCount.")
+	an.Describe(&a.Scaling, "How the task count follows the load. Default: see each field.")
+	an.Describe(&a.AlarmTopicArn, "SNS topic the service's alarms notify. Default none: the alarms still roll deployments back and show in the console.")
+	an.Describe(&a.CertificateArn, "ACM certificate: the public load balancer serves HTTPS (TLS 1.3 policy) and port 80 redirects to it. Default: plain HTTP.")
+	an.Describe(&a.AccessLogsBucket, "S3 bucket (its policy must admit ELB log delivery) for the public load balancer's access logs. Default none.")
+	an.Describe(&a.LoadBalancerDeletionProtection, "Refuse to delete the public load balancer. Default false.")
+	an.Describe(&a.AppHealthCheck, "The app container's ECS health check: ECS replaces a task whose app turns unhealthy. Default none.")
+	an.Describe(&a.Init, "A container that runs before the app in every task, from the service's image (e.g. migrations). Default none.")
+	an.Describe(&a.TaskRoleGrants, "Permissions of the app on resources, e.g. rds-db:connect on a database user. Default none.")
 }
 
 // Service is a traced, meshed ECS Fargate service.
@@ -198,6 +193,13 @@ type Service struct {
 	LoadBalancerSecurityGroupId pulumi.StringOutput `pulumi:"loadBalancerSecurityGroupId"`
 	ListenerArn                 pulumi.StringOutput `pulumi:"listenerArn"`
 	TargetGroupArn              pulumi.StringOutput `pulumi:"targetGroupArn"`
+	// For a team's own alarms, dashboards, DNS records and rules.
+	ClusterName           pulumi.StringOutput      `pulumi:"clusterName"`
+	ImageUri              pulumi.StringOutput      `pulumi:"imageUri"`
+	LoadBalancerArnSuffix pulumi.StringOutput      `pulumi:"loadBalancerArnSuffix"`
+	LoadBalancerZoneId    pulumi.StringOutput      `pulumi:"loadBalancerZoneId"`
+	TargetGroupArnSuffix  pulumi.StringOutput      `pulumi:"targetGroupArnSuffix"`
+	DeploymentAlarmNames  pulumi.StringArrayOutput `pulumi:"deploymentAlarmNames"`
 }
 
 // Annotate describes the component and its outputs.
@@ -219,6 +221,12 @@ func (s *Service) Annotate(an infer.Annotator) {
 	an.Describe(&s.LoadBalancerSecurityGroupId, "Security group of the load balancer; empty when not public.")
 	an.Describe(&s.ListenerArn, "ARN of the HTTP listener, for rules of your own; empty when not public.")
 	an.Describe(&s.TargetGroupArn, "ARN of the target group; empty when not public.")
+	an.Describe(&s.ClusterName, "Name of the cluster (CloudWatch's ClusterName dimension).")
+	an.Describe(&s.ImageUri, "The image the app container runs.")
+	an.Describe(&s.LoadBalancerArnSuffix, "The load balancer's ARN suffix (CloudWatch's LoadBalancer dimension); empty when not public.")
+	an.Describe(&s.LoadBalancerZoneId, "Hosted zone of the load balancer, for an alias record; empty when not public.")
+	an.Describe(&s.TargetGroupArnSuffix, "The target group's ARN suffix (CloudWatch's TargetGroup dimension); empty when not public.")
+	an.Describe(&s.DeploymentAlarmNames, "The alarms that roll a deployment of the service back.")
 }
 
 // NewService constructs the Service: its mesh and tracing from their records, its backends
@@ -236,33 +244,43 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	}
 	a := &services.ServiceArgs{
 		ClusterArn: args.ClusterArn, VpcId: args.VpcId, SubnetIds: args.SubnetIds, Image: args.Image,
-		Port:                        value(p, "port", args.Port, 0),
-		HealthCheckPath:             value(p, "healthCheckPath", args.HealthCheckPath, ""),
-		LoadBalancerHealthCheckPath: value(p, "loadBalancerHealthCheckPath", args.LoadBalancerHealthCheckPath, ""),
-		Environment:                 stringMap(p, "environment", args.Environment),
-		Cpu:                         value(p, "cpu", args.Cpu, 0),
-		Memory:                      value(p, "memory", args.Memory, 0),
-		DesiredCount:                value(p, "desiredCount", args.DesiredCount, 0),
-		Public:                      value(p, "public", args.Public, false),
-		PublicSubnetIds:             args.PublicSubnetIds,
-		ClientOnly:                  value(p, "clientOnly", args.ClientOnly, false),
-		SecurityGroupIds:            stringList(p, "securityGroupIds", args.SecurityGroupIds),
-		DirectEgressPorts:           value[[]int](p, "directEgressPorts", args.DirectEgressPorts, nil),
-		TaskRoleArn:                 args.TaskRoleArn,
-		ExecutionRoleArn:            args.ExecutionRoleArn,
-		ReadonlyRootFilesystem:      pointer[bool](p, "readonlyRootFilesystem", args.ReadonlyRootFilesystem),
-		LogGroupName:                value(p, "logGroupName", args.LogGroupName, ""),
-		LogRetentionDays:            value(p, "logRetentionDays", args.LogRetentionDays, 0),
-		WaitForSteadyState:          pointer[bool](p, "waitForSteadyState", args.WaitForSteadyState),
-		Tags:                        stringMap(p, "tags", args.Tags),
+		Port:                           value(p, "port", args.Port, 0),
+		HealthCheckPath:                value(p, "healthCheckPath", args.HealthCheckPath, ""),
+		LoadBalancerHealthCheckPath:    value(p, "loadBalancerHealthCheckPath", args.LoadBalancerHealthCheckPath, ""),
+		Environment:                    stringMap(p, "environment", args.Environment),
+		Cpu:                            value(p, "cpu", args.Cpu, 0),
+		Memory:                         value(p, "memory", args.Memory, 0),
+		DesiredCount:                   value(p, "desiredCount", args.DesiredCount, 0),
+		Public:                         value(p, "public", args.Public, false),
+		PublicSubnetIds:                args.PublicSubnetIds,
+		ClientOnly:                     value(p, "clientOnly", args.ClientOnly, false),
+		SecurityGroupIds:               stringList(p, "securityGroupIds", args.SecurityGroupIds),
+		DirectEgressPorts:              value[[]int](p, "directEgressPorts", args.DirectEgressPorts, nil),
+		TaskRoleArn:                    args.TaskRoleArn,
+		ExecutionRoleArn:               args.ExecutionRoleArn,
+		ReadonlyRootFilesystem:         pointer[bool](p, "readonlyRootFilesystem", args.ReadonlyRootFilesystem),
+		LogGroupName:                   value(p, "logGroupName", args.LogGroupName, ""),
+		LogRetentionDays:               value(p, "logRetentionDays", args.LogRetentionDays, 0),
+		WaitForSteadyState:             pointer[bool](p, "waitForSteadyState", args.WaitForSteadyState),
+		Tags:                           stringMap(p, "tags", args.Tags),
+		Secrets:                        secretEnvs(p, "secrets", args.Secrets),
+		Family:                         value(p, "family", args.Family, ""),
+		MinCount:                       value(p, "minCount", args.MinCount, 0),
+		MaxCount:                       value(p, "maxCount", args.MaxCount, 0),
+		AlarmTopicArn:                  args.AlarmTopicArn,
+		CertificateArn:                 args.CertificateArn,
+		AccessLogsBucket:               args.AccessLogsBucket,
+		TaskRoleGrants:                 grants(p, args.TaskRoleGrants),
+		LoadBalancerDeletionProtection: value(p, "loadBalancerDeletionProtection", args.LoadBalancerDeletionProtection, false),
 	}
-	for i, in := range args.Secrets {
-		s := secretEnvArgs(in)
-		a.Secrets = append(a.Secrets, services.SecretEnv{
-			Name:      value(p, fmt.Sprintf("secrets[%d].name", i), s.Name, ""),
-			SecretArn: s.SecretArn,
-			JSONKey:   value(p, fmt.Sprintf("secrets[%d].jsonKey", i), s.JsonKey, ""),
-		})
+	if args.Scaling != nil && *args.Scaling != nil {
+		a.Scaling = recordArgs[ScalingArgs](p, "scaling", *args.Scaling).read(p)
+	}
+	if args.AppHealthCheck != nil && *args.AppHealthCheck != nil {
+		a.AppHealthCheck = recordArgs[HealthCheckArgs](p, "appHealthCheck", *args.AppHealthCheck).read(p)
+	}
+	if args.Init != nil && *args.Init != nil {
+		a.Init = recordArgs[InitContainerArgs](p, "init", *args.Init).read(p)
 	}
 	var tracing *TracingRef
 	if args.Tracing != nil && *args.Tracing != nil {
@@ -271,7 +289,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	}
 	var backends []services.RemoteBackendArgs
 	for i, in := range args.Backends {
-		b := backendArgs(in)
+		b := recordArgs[BackendArgs](p, fmt.Sprintf("backends[%d]", i), in)
 		port := value(p, fmt.Sprintf("backends[%d].port", i), b.Port, 0)
 		if port == 0 { // unset, or absent from a Backend passed as one output
 			port = 8080
@@ -316,5 +334,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	c.RequiredTaskRolePolicy, c.RequiredExecutionRolePolicy = s.RequiredTaskRolePolicy, s.RequiredExecutionRolePolicy
 	c.LoadBalancerArn, c.LoadBalancerDnsName, c.LoadBalancerSecurityGroupId = s.LoadBalancerArn, s.LoadBalancerDnsName, s.LoadBalancerSecurityGroupId
 	c.ListenerArn, c.TargetGroupArn = s.ListenerArn, s.TargetGroupArn
+	c.ClusterName, c.ImageUri, c.DeploymentAlarmNames = s.ClusterName, s.ImageUri, s.DeploymentAlarmNames
+	c.LoadBalancerArnSuffix, c.LoadBalancerZoneId, c.TargetGroupArnSuffix = s.LoadBalancerArnSuffix, s.LoadBalancerZoneId, s.TargetGroupArnSuffix
 	return c, nil
 }
