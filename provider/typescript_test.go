@@ -37,10 +37,12 @@ const tsExample = "../examples/ts"
 // their dependencies and secretness), and returns the component's outputs to the program.
 // Everything else the program registers (the stack) goes to pulumi-go-provider's fake monitor.
 func TestTypeScriptExampleConstructsThroughTheProvider(t *testing.T) {
-	out := compileTypeScript(t)
+	out := compileTypeScript(t, tsExample)
 	m := pulumitest.NewMocks("test")
 	for _, dryRun := range []bool{true, false} {
-		runTypeScript(t, out, server(t, m), dryRun)
+		if n := runTypeScript(t, out, server(t, m), tsConfig, dryRun); n != 4 {
+			t.Errorf("dryRun %v: %d components constructed through the provider, want 4 (mesh, tracing, payments, inventory)", dryRun, n)
+		}
 	}
 
 	// inventory got payments' outputs: payments admits it on payments' port.
@@ -60,10 +62,43 @@ func TestTypeScriptExampleConstructsThroughTheProvider(t *testing.T) {
 	}
 }
 
-// compileTypeScript writes the SDK generated from the schema beside the example and compiles
-// both with tsc (strict), as `pulumi package add` and the program's build would; it returns
-// the directory of the JavaScript, where the SDK is node_modules/@pulumi/meshtrace.
-func compileTypeScript(t *testing.T) string {
+// A team's own TypeScript program, run as the example is: MESHTRACE_TS_PROGRAM names its
+// directory (its index.ts), MESHTRACE_TS_CONFIG its config as a JSON object (default: the
+// example's). The graph the package declared for it, under pulumitest's mocks, is written to
+// the file MESHTRACE_TS_GRAPH (default: the test log), for the team's own assertions or golden
+// file (docs/consumer-tests.md).
+func TestYourTypeScriptProgram(t *testing.T) {
+	program := os.Getenv("MESHTRACE_TS_PROGRAM")
+	if program == "" {
+		t.Skip("set MESHTRACE_TS_PROGRAM to a TypeScript program's directory")
+	}
+	config := tsConfig
+	if c := os.Getenv("MESHTRACE_TS_CONFIG"); c != "" {
+		if err := json.Unmarshal([]byte(c), &config); err != nil {
+			t.Fatalf("MESHTRACE_TS_CONFIG: %v", err)
+		}
+	}
+	m := pulumitest.NewMocks("test")
+	runTypeScript(t, compileTypeScript(t, program), server(t, m), config, false)
+	graph, err := m.Graph(nil).JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path := os.Getenv("MESHTRACE_TS_GRAPH"); path != "" {
+		err = os.WriteFile(path, graph, 0o644)
+	} else {
+		t.Log(string(graph))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// compileTypeScript writes the SDK generated from the schema beside the program (program's
+// index.ts) and compiles both with tsc (strict), as `pulumi package add` and the program's
+// build would; it returns the directory of the JavaScript, where the SDK is
+// node_modules/@pulumi/meshtrace.
+func compileTypeScript(t *testing.T, program string) string {
 	t.Helper()
 	tsc := filepath.Join(tsExample, "node_modules", "typescript", "bin", "tsc")
 	if _, err := os.Stat(tsc); err != nil {
@@ -94,7 +129,7 @@ func compileTypeScript(t *testing.T) string {
 	for name, content := range files {
 		write(filepath.Join("sdk", name), content)
 	}
-	example, err := os.ReadFile(filepath.Join(tsExample, "index.ts"))
+	example, err := os.ReadFile(filepath.Join(program, "index.ts"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +176,8 @@ var tsConfig = map[string]any{
 }
 
 // runTypeScript runs the compiled program once (a preview when dryRun) with @pulumi/pulumi's
-// runner against a constructing monitor.
-func runTypeScript(t *testing.T, dir string, s integration.Server, dryRun bool) {
+// runner against a constructing monitor, and returns how many components it constructed.
+func runTypeScript(t *testing.T, dir string, s integration.Server, tsConfig map[string]any, dryRun bool) int {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -185,9 +220,7 @@ func runTypeScript(t *testing.T, dir string, s integration.Server, dryRun bool) 
 	if err != nil {
 		t.Fatalf("the TypeScript program (dryRun %v): %v\n%s\nengine log:\n%s", dryRun, err, out, strings.Join(logs, "\n"))
 	}
-	if mon.constructed != 4 {
-		t.Errorf("dryRun %v: %d components constructed through the provider, want 4 (mesh, tracing, payments, inventory)", dryRun, mon.constructed)
-	}
+	return mon.constructed
 }
 
 // constructingMonitor is a resource monitor that constructs remote components with the
