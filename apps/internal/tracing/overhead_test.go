@@ -1,19 +1,32 @@
 package tracing
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
+
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
 )
 
-// The cost of tracing an unsampled request on the two-hop path (products -> payments), without
-// the network: products' middleware, its client, payments' middleware, each service's handler
-// doing nothing. What is left over "off" is what every unsampled request pays.
+// The cost of tracing a request, without the network: on the two-hop path (products -> payments:
+// products' middleware, its client, payments' middleware) and the one-hop path (a middleware
+// alone, as products' own endpoint), each service's handler doing nothing; tracing off, an
+// unsampled request, a sampled one. What is left over "off" is what each request pays.
 //
-//	go test -run '^$' -bench TwoHop -benchmem ./apps/internal/tracing
+//	go test -run '^$' -bench 'TwoHop|OneHop' -benchmem ./apps/internal/tracing
+//
+// A sampled request's spans and segments really go out: X-Ray segments over UDP to a socket of
+// the benchmark that reads and drops them (as the daemon's port), OpenTelemetry spans through the
+// batch processor and the OTLP/gRPC exporter to a collector stand-in that takes the requests
+// without decoding them (discardOTLP), so the exporter's work is counted and the receiver's is not.
 
 // inMemory serves a client's requests with a handler, as if over the network.
 type inMemory struct{ h http.Handler }
@@ -44,11 +57,24 @@ func twoHop(tracer *Tracer) http.Handler {
 	}))
 }
 
-func benchmarkTwoHop(b *testing.B, tracer *Tracer) {
-	h := twoHop(tracer)
+func benchmarkTwoHop(b *testing.B, tracer *Tracer) { benchmarkHandler(b, twoHop(tracer)) }
+
+// oneHop is a traced service whose handler does nothing.
+func oneHop(tracer *Tracer) http.Handler {
+	return tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+}
+
+// benchmarkHandler serves a request b.N times. Besides the wall time it reports cpu-ns/op, the
+// process's CPU time (user and system, every goroutine: the batch exporter's and the garbage
+// collector's work included) per request, which a loaded machine inflates far less than the wall
+// time: the figure to compare with the services' CPU per request in make bench.
+func benchmarkHandler(b *testing.B, h http.Handler) {
 	req := httptest.NewRequest(http.MethodGet, "http://products/api/1.0/payments", nil)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU(b)
 	for range b.N {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -56,15 +82,92 @@ func benchmarkTwoHop(b *testing.B, tracer *Tracer) {
 			b.Fatalf("status %d", rec.Code)
 		}
 	}
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 }
 
-func sampleNothingFile(b *testing.B) string {
+// processCPU is the CPU time this process used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func sampleNothingFile(b *testing.B) string { return rulesFile(b, sampleNothingRules) }
+
+func rulesFile(b *testing.B, rules string) string {
 	path := filepath.Join(b.TempDir(), "rules.json")
-	if err := os.WriteFile(path, []byte(sampleNothingRules), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(rules), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	return path
 }
+
+// benchTracer is a Tracer in mode with rules (a local rules file), its spans or segments sent to
+// stand-ins of the benchmark (see the top of this file).
+func benchTracer(b *testing.B, mode, rules string) *Tracer {
+	b.Helper()
+	cfg := Config{Service: "svc", Mode: mode, DaemonAddr: discardUDP(b), OTLPEndpoint: discardOTLP(b), SamplingRulesFile: rulesFile(b, rules)}
+	if mode == ModeOTel {
+		// The sampler polls X-Ray's rules at DaemonAddr (TCP): nobody answers, the local rules decide.
+		cfg.DaemonAddr = "127.0.0.1:9"
+	}
+	tracer, err := Setup(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tracer.Shutdown(context.Background()) })
+	return tracer
+}
+
+// discardUDP is a UDP socket on loopback that reads and drops what it is sent (as the X-Ray
+// daemon's port), until the benchmark ends.
+func discardUDP(b *testing.B) string {
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			if _, _, err := conn.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return conn.LocalAddr().String()
+}
+
+// discardOTLP is an OTLP/gRPC trace service on loopback that answers every export without
+// decoding it (a codec that reads nothing), so that its work does not count in the benchmark.
+func discardOTLP(b *testing.B) string {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := grpc.NewServer(grpc.ForceServerCodec(skipCodec{}))
+	collectortrace.RegisterTraceServiceServer(server, discardTraces{})
+	go func() { _ = server.Serve(lis) }()
+	b.Cleanup(server.Stop)
+	return "http://" + lis.Addr().String()
+}
+
+type discardTraces struct {
+	collectortrace.UnimplementedTraceServiceServer
+}
+
+func (discardTraces) Export(context.Context, *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
+	return &collectortrace.ExportTraceServiceResponse{}, nil
+}
+
+// skipCodec leaves a request undecoded and answers an empty message (zero bytes in protobuf).
+type skipCodec struct{}
+
+func (skipCodec) Marshal(any) ([]byte, error) { return nil, nil }
+func (skipCodec) Unmarshal([]byte, any) error { return nil }
+func (skipCodec) Name() string                { return "proto" }
 
 func BenchmarkTwoHopOff(b *testing.B) {
 	tracer, err := Setup(Config{Service: "svc", Mode: ModeOff})
@@ -89,4 +192,25 @@ func BenchmarkTwoHopOTelUnsampled(b *testing.B) {
 	}
 	defer tracer.Shutdown(b.Context())
 	benchmarkTwoHop(b, tracer)
+}
+
+func BenchmarkTwoHopXRaySampled(b *testing.B) {
+	benchmarkTwoHop(b, benchTracer(b, ModeXRay, sampleAllRules))
+}
+
+func BenchmarkTwoHopOTelSampled(b *testing.B) {
+	benchmarkTwoHop(b, benchTracer(b, ModeOTel, sampleAllRules))
+}
+
+// BenchmarkOneHop is one service's middleware alone, as products' own endpoint (without its SQL).
+func BenchmarkOneHop(b *testing.B) {
+	off, err := Setup(Config{Service: "svc", Mode: ModeOff})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("off", func(b *testing.B) { benchmarkHandler(b, oneHop(off)) })
+	for _, mode := range []string{ModeXRay, ModeOTel} {
+		b.Run(mode+"-unsampled", func(b *testing.B) { benchmarkHandler(b, oneHop(benchTracer(b, mode, sampleNothingRules))) })
+		b.Run(mode+"-sampled", func(b *testing.B) { benchmarkHandler(b, oneHop(benchTracer(b, mode, sampleAllRules))) })
+	}
 }
