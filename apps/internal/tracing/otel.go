@@ -105,8 +105,47 @@ func setupOTel(cfg Config) (*otelTracer, error) {
 // newPropagator reads and writes W3C traceparent and X-Amzn-Trace-Id; the latter wins when a
 // request has both.
 func newPropagator() propagation.TextMapPropagator {
-	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, xrayEdgePropagator{})
+	return canonicalKeys{propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, xrayEdgePropagator{})}
 }
+
+// canonicalKeys gives the propagators (ours, and otelhttp's in the traced path) the headers of a
+// propagation.HeaderCarrier through headerCarrier: W3C names its fields in lower case, and
+// http.Header canonicalizes such a key, a new string, at every Get and Set: on an unsampled
+// two-hop request, three allocations and 6% of BenchmarkTwoHopOTelUnsampled's CPU profile.
+type canonicalKeys struct{ propagation.TextMapPropagator }
+
+func (p canonicalKeys) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	if h, ok := carrier.(propagation.HeaderCarrier); ok {
+		carrier = headerCarrier(h)
+	}
+	return p.TextMapPropagator.Extract(ctx, carrier)
+}
+
+func (p canonicalKeys) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	if h, ok := carrier.(propagation.HeaderCarrier); ok {
+		carrier = headerCarrier(h)
+	}
+	p.TextMapPropagator.Inject(ctx, carrier)
+}
+
+// headerCarrier is propagation.HeaderCarrier with W3C's two keys in their canonical form.
+type headerCarrier http.Header
+
+func canonicalKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	}
+	return http.CanonicalHeaderKey(key)
+}
+
+func (h headerCarrier) Get(key string) string { return headerValue(http.Header(h), canonicalKey(key)) }
+
+func (h headerCarrier) Set(key, value string) { h[canonicalKey(key)] = []string{value} }
+
+func (h headerCarrier) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
 
 func newIDGenerator() edgeIDGenerator { return edgeIDGenerator{xray.NewIDGenerator()} }
 
@@ -314,13 +353,16 @@ func xrayTraceID(id trace.TraceID) string {
 	return "1-" + h[:8] + "-" + h[8:]
 }
 
-// xrayRootHeader is the X-Amzn-Trace-Id of an answer: the trace and whether it is sampled.
+// xrayRootHeader is the X-Amzn-Trace-Id of an answer: the trace and whether it is sampled. (One
+// concatenation: one allocation at every request, where building the id with xrayTraceID first
+// took two.)
 func xrayRootHeader(sc trace.SpanContext) string {
 	sampled := "0"
 	if sc.IsSampled() {
 		sampled = "1"
 	}
-	return "Root=" + xrayTraceID(sc.TraceID()) + ";Sampled=" + sampled
+	h := sc.TraceID().String()
+	return "Root=1-" + h[:8] + "-" + h[8:] + ";Sampled=" + sampled
 }
 
 // xrayEdgePropagator is the X-Ray propagator, plus what it leaves out: a header that names the

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 )
@@ -212,5 +214,72 @@ func BenchmarkOneHop(b *testing.B) {
 	for _, mode := range []string{ModeXRay, ModeOTel} {
 		b.Run(mode+"-unsampled", func(b *testing.B) { benchmarkHandler(b, oneHop(benchTracer(b, mode, sampleNothingRules))) })
 		b.Run(mode+"-sampled", func(b *testing.B) { benchmarkHandler(b, oneHop(benchTracer(b, mode, sampleAllRules))) })
+	}
+}
+
+// TestPropagatorsReadW3CKeysWithoutCopies: reading a request's trace headers through
+// propagation.HeaderCarrier (as our middleware and otelhttp's do) allocates nothing when there
+// is nothing to read, and the carrier still finds every header in any case.
+func TestPropagatorsReadW3CKeysWithoutCopies(t *testing.T) {
+	p := newPropagator()
+	h := http.Header{"Accept": {"*/*"}}
+	if n := testing.AllocsPerRun(100, func() { p.Extract(context.Background(), propagation.HeaderCarrier(h)) }); n != 0 {
+		t.Errorf("extracting from a request without trace headers: %.0f allocations, want 0", n)
+	}
+	h = http.Header{}
+	h.Set("traceparent", "00-6789123400000000000000000000abcd-53995c3f42cd8ad8-01")
+	h.Set("tracestate", "a=b")
+	c := headerCarrier(h)
+	if c.Get("traceparent") == "" || c.Get("Traceparent") != c.Get("traceparent") || c.Get("tracestate") != "a=b" || c.Get("accept") != "" {
+		t.Fatalf("carrier reads %q %q %q", c.Get("traceparent"), c.Get("Traceparent"), c.Get("tracestate"))
+	}
+	sc := trace.SpanContextFromContext(p.Extract(context.Background(), propagation.HeaderCarrier(h)))
+	if sc.TraceID().String() != "6789123400000000000000000000abcd" || !sc.IsSampled() || sc.TraceState().Get("a") != "b" {
+		t.Fatalf("extracted %v", sc)
+	}
+	out := http.Header{}
+	p.Inject(trace.ContextWithSpanContext(context.Background(), sc), propagation.HeaderCarrier(out))
+	if out["Traceparent"][0] != h.Get("Traceparent") || out["Tracestate"][0] != "a=b" || len(out[xrayHeader]) != 1 {
+		t.Fatalf("injected %v", out)
+	}
+}
+
+// TestAnswerHeaderIsOneAllocation: the X-Amzn-Trace-Id of every answer in otel mode.
+func TestAnswerHeaderIsOneAllocation(t *testing.T) {
+	id, _ := trace.TraceIDFromHex("6789123400000000000000000000abcd")
+	for _, flags := range []trace.TraceFlags{0, trace.FlagsSampled} {
+		sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: id, SpanID: trace.SpanID{1}, TraceFlags: flags})
+		want := "Root=1-67891234-00000000000000000000abcd;Sampled=0"
+		if flags.IsSampled() {
+			want = want[:len(want)-1] + "1"
+		}
+		if got := xrayRootHeader(sc); got != want {
+			t.Errorf("xrayRootHeader = %q, want %q", got, want)
+		}
+		if n := testing.AllocsPerRun(100, func() { xrayRootHeader(sc) }); n != 1 {
+			t.Errorf("%.0f allocations, want 1", n)
+		}
+	}
+}
+
+// TestUnsampledTwoHopAllocations pins the unsampled two-hop path's allocations in otel mode
+// (BenchmarkTwoHopOTelUnsampled), so that a change that adds some shows here, not only in a
+// benchmark nobody reads: 20 of them are the harness's own (BenchmarkTwoHopOff).
+func TestUnsampledTwoHopAllocations(t *testing.T) {
+	tracer, err := Setup(Config{Service: "svc", Mode: ModeOTel, OTLPEndpoint: "http://127.0.0.1:9", DaemonAddr: "127.0.0.1:9",
+		SamplingRules: sampleNothingRules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tracer.Shutdown(context.Background())
+	h := twoHop(tracer)
+	req := httptest.NewRequest(http.MethodGet, "http://products/api/1.0/payments", nil)
+	// The least of three runs: the sampler's poller allocates too, now and then.
+	n := testing.AllocsPerRun(200, func() { h.ServeHTTP(httptest.NewRecorder(), req) })
+	for range 2 {
+		n = min(n, testing.AllocsPerRun(200, func() { h.ServeHTTP(httptest.NewRecorder(), req) }))
+	}
+	if n > 49 {
+		t.Errorf("%.0f allocations for an unsampled two-hop request, want at most 49 (54 before the W3C keys were read in canonical form and the answer header built in place)", n)
 	}
 }
