@@ -212,3 +212,31 @@ func recordArgs[A any](p *plain, field string, in pulumi.Input) A {
 	}
 	return a
 }
+
+// list is a list of records (E, e.g. BackendInput), however it came: the list, or one output
+// of it (e.g. another stack's output), read for its length only, each element then an output
+// of it. Each list type (e.g. BackendArray) is registered as the records are.
+func list[E pulumi.Input](p *plain, field string, in pulumi.Input) []E {
+	if in == nil {
+		return nil
+	}
+	var out []E
+	if v := reflect.ValueOf(in); v.Kind() == reflect.Slice {
+		for i := range v.Len() {
+			out = append(out, v.Index(i).Interface().(E))
+		}
+		return out
+	}
+	res, ok := p.await(field, in)
+	if !ok {
+		return nil
+	}
+	o := pulumi.ToOutput(in)
+	lt := o.ElementType()
+	for i := range reflect.ValueOf(res.Value).Len() {
+		get := reflect.MakeFunc(reflect.FuncOf([]reflect.Type{lt}, []reflect.Type{lt.Elem()}, false),
+			func(l []reflect.Value) []reflect.Value { return []reflect.Value{l[0].Index(i)} })
+		out = append(out, o.ApplyT(get.Interface()).(E))
+	}
+	return out
+}

@@ -201,6 +201,24 @@ func TestServiceTakesRecordsAsOneOutput(t *testing.T) {
 	in["securityGroupIds"] = output([]any{"sg-db-client"}, platform)
 	mustConstruct(t, s, "Service", "inventory", in)
 
+	// Lists of records as one output each.
+	lists := inventoryInputs(platform, platform, platform)
+	lists["backends"] = output([]any{map[string]any{"name": "payments", "port": 8443, "endpoint": "http://payments:8443", "securityGroupId": "sg-payments"}}, platform)
+	lists["taskRoleGrants"] = output([]any{map[string]any{"actions": []any{"s3:GetObject"}, "resources": []any{"arn:aws:s3:::shop/*"}}}, platform)
+	lists["secrets"] = output([]any{map[string]any{"name": "API_KEY", "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:api"}}, platform)
+	mustConstruct(t, s, "Service", "lists", lists)
+	listsAdmit := child(t, m, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "lists-to-payments-in", "Service")
+	if listsAdmit.Plain()["fromPort"] != 8443.0 || listsAdmit.Plain()["securityGroupId"] != "sg-payments" {
+		t.Errorf("payments, in a list passed as one output, admits lists by %v", listsAdmit.Plain())
+	}
+	dependsOn(t, listsAdmit, platform)
+	if policy, _ := child(t, m, "aws:iam/rolePolicy:RolePolicy", "lists-task", "Service").Plain()["policy"].(string); !strings.Contains(policy, `"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::shop/*"]`) {
+		t.Errorf("the grants passed as one output are not in the task role's policy: %s", policy)
+	}
+	if defs := child(t, m, "aws:ecs/taskDefinition:TaskDefinition", "lists", "Service").Inputs["containerDefinitions"].String(); !strings.Contains(defs, "secret:api") {
+		t.Errorf("the secrets passed as one output are not in the task: %s", defs)
+	}
+
 	rule := child(t, m, "aws:xray/samplingRule:SamplingRule", "shop-inventory", "Service")
 	dependsOn(t, rule, platform)
 	if rule.Plain()["fixedRate"] != 0.1 || rule.Plain()["reservoirSize"] != 2.0 {

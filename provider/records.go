@@ -132,7 +132,7 @@ type InitContainerArgs struct {
 	Name        pulumi.StringInput      `pulumi:"name,optional"`
 	Command     pulumi.StringArrayInput `pulumi:"command"`
 	Environment pulumi.StringMapInput   `pulumi:"environment,optional"`
-	Secrets     []SecretEnvInput        `pulumi:"secrets,optional"`
+	Secrets     SecretEnvArrayInput     `pulumi:"secrets,optional"`
 }
 
 type InitContainerInput interface {
@@ -195,9 +195,26 @@ func (a GrantArgs) ToGrantOutput() GrantOutput {
 	return toOutput[GrantOutput](context.Background(), a)
 }
 
-func grants(p *plain, in []GrantInput) []services.Grant {
+// GrantArray is a list of Grants; GrantArrayInput is either that or one output of the list.
+type GrantArray []GrantInput
+
+type GrantArrayInput interface {
+	pulumi.Input
+	ToGrantArrayOutput() GrantArrayOutput
+}
+
+type GrantArrayOutput struct{ *pulumi.OutputState }
+
+func (GrantArray) ElementType() reflect.Type                    { return reflect.TypeFor[[]Grant]() }
+func (GrantArrayOutput) ElementType() reflect.Type              { return reflect.TypeFor[[]Grant]() }
+func (o GrantArrayOutput) ToGrantArrayOutput() GrantArrayOutput { return o }
+func (a GrantArray) ToGrantArrayOutput() GrantArrayOutput {
+	return toOutput[GrantArrayOutput](context.Background(), a)
+}
+
+func grants(p *plain, in GrantArrayInput) []services.Grant {
 	var out []services.Grant
-	for i, g := range in {
+	for i, g := range list[GrantInput](p, "taskRoleGrants", in) {
 		a := recordArgs[GrantArgs](p, fmt.Sprintf("taskRoleGrants[%d]", i), g)
 		out = append(out, services.Grant{
 			Sid:       value(p, fmt.Sprintf("taskRoleGrants[%d].sid", i), a.Sid, ""),
@@ -208,9 +225,9 @@ func grants(p *plain, in []GrantInput) []services.Grant {
 	return out
 }
 
-func secretEnvs(p *plain, field string, in []SecretEnvInput) []services.SecretEnv {
+func secretEnvs(p *plain, field string, in SecretEnvArrayInput) []services.SecretEnv {
 	var out []services.SecretEnv
-	for i, e := range in {
+	for i, e := range list[SecretEnvInput](p, field, in) {
 		s := recordArgs[SecretEnvArgs](p, fmt.Sprintf("%s[%d]", field, i), e)
 		out = append(out, services.SecretEnv{
 			Name:      value(p, fmt.Sprintf("%s[%d].name", field, i), s.Name, ""),
@@ -226,4 +243,5 @@ func init() {
 	registerRecord[HealthCheckArgs, HealthCheckOutput](reflect.TypeFor[HealthCheckInput]())
 	registerRecord[InitContainerArgs, InitContainerOutput](reflect.TypeFor[InitContainerInput]())
 	registerRecord[GrantArgs, GrantOutput](reflect.TypeFor[GrantInput]())
+	registerRecord[GrantArray, GrantArrayOutput](reflect.TypeFor[GrantArrayInput]())
 }

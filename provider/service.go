@@ -49,6 +49,23 @@ func (a BackendArgs) ToBackendOutput() BackendOutput {
 	return toOutput[BackendOutput](context.Background(), a)
 }
 
+// BackendArray is a list of Backends; BackendArrayInput is either that or one output of the list.
+type BackendArray []BackendInput
+
+type BackendArrayInput interface {
+	pulumi.Input
+	ToBackendArrayOutput() BackendArrayOutput
+}
+
+type BackendArrayOutput struct{ *pulumi.OutputState }
+
+func (BackendArray) ElementType() reflect.Type                        { return reflect.TypeFor[[]Backend]() }
+func (BackendArrayOutput) ElementType() reflect.Type                  { return reflect.TypeFor[[]Backend]() }
+func (o BackendArrayOutput) ToBackendArrayOutput() BackendArrayOutput { return o }
+func (a BackendArray) ToBackendArrayOutput() BackendArrayOutput {
+	return toOutput[BackendArrayOutput](context.Background(), a)
+}
+
 // SecretEnv is an environment variable ECS fills from Secrets Manager.
 type SecretEnv struct {
 	Name      string `pulumi:"name"`
@@ -85,9 +102,28 @@ func (a SecretEnvArgs) ToSecretEnvOutput() SecretEnvOutput {
 	return toOutput[SecretEnvOutput](context.Background(), a)
 }
 
+// SecretEnvArray is a list of SecretEnvs; SecretEnvArrayInput is either that or one output of the list.
+type SecretEnvArray []SecretEnvInput
+
+type SecretEnvArrayInput interface {
+	pulumi.Input
+	ToSecretEnvArrayOutput() SecretEnvArrayOutput
+}
+
+type SecretEnvArrayOutput struct{ *pulumi.OutputState }
+
+func (SecretEnvArray) ElementType() reflect.Type                            { return reflect.TypeFor[[]SecretEnv]() }
+func (SecretEnvArrayOutput) ElementType() reflect.Type                      { return reflect.TypeFor[[]SecretEnv]() }
+func (o SecretEnvArrayOutput) ToSecretEnvArrayOutput() SecretEnvArrayOutput { return o }
+func (a SecretEnvArray) ToSecretEnvArrayOutput() SecretEnvArrayOutput {
+	return toOutput[SecretEnvArrayOutput](context.Background(), a)
+}
+
 func init() {
 	registerRecord[BackendArgs, BackendOutput](reflect.TypeFor[BackendInput]())
+	registerRecord[BackendArray, BackendArrayOutput](reflect.TypeFor[BackendArrayInput]())
 	registerRecord[SecretEnvArgs, SecretEnvOutput](reflect.TypeFor[SecretEnvInput]())
+	registerRecord[SecretEnvArray, SecretEnvArrayOutput](reflect.TypeFor[SecretEnvArrayInput]())
 }
 
 // ServiceArgs are the Service's inputs. An optional record is a pointer (infer wants one).
@@ -100,7 +136,7 @@ type ServiceArgs struct {
 	HealthCheckPath                pulumi.StringInput      `pulumi:"healthCheckPath,optional"`
 	LoadBalancerHealthCheckPath    pulumi.StringInput      `pulumi:"loadBalancerHealthCheckPath,optional"`
 	Environment                    pulumi.StringMapInput   `pulumi:"environment,optional"`
-	Secrets                        []SecretEnvInput        `pulumi:"secrets,optional"`
+	Secrets                        SecretEnvArrayInput     `pulumi:"secrets,optional"`
 	Cpu                            pulumi.IntInput         `pulumi:"cpu,optional"`
 	Memory                         pulumi.IntInput         `pulumi:"memory,optional"`
 	DesiredCount                   pulumi.IntInput         `pulumi:"desiredCount,optional"`
@@ -111,7 +147,7 @@ type ServiceArgs struct {
 	DirectEgressPorts              pulumi.IntArrayInput    `pulumi:"directEgressPorts,optional"`
 	Mesh                           MeshRefInput            `pulumi:"mesh"`
 	Tracing                        *TracingRefInput        `pulumi:"tracing,optional"`
-	Backends                       []BackendInput          `pulumi:"backends,optional"`
+	Backends                       BackendArrayInput       `pulumi:"backends,optional"`
 	TaskRoleArn                    pulumi.StringInput      `pulumi:"taskRoleArn,optional"`
 	ExecutionRoleArn               pulumi.StringInput      `pulumi:"executionRoleArn,optional"`
 	ReadonlyRootFilesystem         pulumi.BoolInput        `pulumi:"readonlyRootFilesystem,optional"`
@@ -129,7 +165,7 @@ type ServiceArgs struct {
 	LoadBalancerDeletionProtection pulumi.BoolInput        `pulumi:"loadBalancerDeletionProtection,optional"`
 	AppHealthCheck                 *HealthCheckInput       `pulumi:"appHealthCheck,optional"`
 	Init                           *InitContainerInput     `pulumi:"init,optional"`
-	TaskRoleGrants                 []GrantInput            `pulumi:"taskRoleGrants,optional"`
+	TaskRoleGrants                 GrantArrayInput         `pulumi:"taskRoleGrants,optional"`
 }
 
 // Annotate describes the inputs.
@@ -288,7 +324,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		tracing = &t
 	}
 	var backends []services.RemoteBackendArgs
-	for i, in := range args.Backends {
+	for i, in := range list[BackendInput](p, "backends", args.Backends) {
 		b := recordArgs[BackendArgs](p, fmt.Sprintf("backends[%d]", i), in)
 		port := value(p, fmt.Sprintf("backends[%d].port", i), b.Port, 0)
 		if port == 0 { // unset, or absent from a Backend passed as one output
