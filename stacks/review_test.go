@@ -2,7 +2,9 @@ package stacks
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
@@ -111,6 +113,110 @@ func TestTheAccessLogBucketAcceptsWhatTheLoadBalancerWrites(t *testing.T) {
 				if !reaches(s.m, a.URN, b.URN) && !reaches(s.m, b.URN, a.URN) {
 					t.Errorf("%s and %s are applied to the bucket concurrently", a.Type, b.Type)
 				}
+			}
+		}
+	})
+}
+
+// privateRepository is the ECR repository ARN of a private ECR image URI
+// (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@digest]), or "" for an image
+// elsewhere. Written apart from the component's own parser, on purpose.
+func privateRepository(image string) string {
+	host, rest, _ := strings.Cut(image, "/")
+	labels := strings.Split(host, ".")
+	if len(labels) != 6 || labels[1] != "dkr" || labels[2] != "ecr" || strings.Join(labels[4:], ".") != "amazonaws.com" {
+		return ""
+	}
+	rest, _, _ = strings.Cut(rest, "@")
+	if i := strings.LastIndex(rest, ":"); i > strings.LastIndex(rest, "/") {
+		rest = rest[:i]
+	}
+	return "arn:aws:ecr:" + labels[3] + ":" + labels[0] + ":repository/" + rest
+}
+
+// allows reports whether an Allow statement of doc grants action on resource, with IAM's
+// wildcard: * matches any run of characters, / included.
+func allows(doc taskspec.PolicyDocument, action, resource string) bool {
+	for _, st := range doc.Statement {
+		if st.Effect != "Allow" || !slices.Contains(st.Action, action) {
+			continue
+		}
+		for _, pattern := range st.Resource {
+			re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
+			if regexp.MustCompile(re).MatchString(resource) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// executionPolicyOf returns the inline policy of a task definition's execution role.
+func executionPolicyOf(t *testing.T, m *pulumitest.Mocks, taskDef pulumitest.Resource) taskspec.PolicyDocument {
+	t.Helper()
+	arn := taskDef.Plain()["executionRoleArn"]
+	for _, role := range m.ByType(tRole) {
+		if pulumitest.Outputs(role)["arn"] != arn {
+			continue
+		}
+		for _, p := range m.ByType(tRolePolicy) {
+			if p.Plain()["role"] == role.Name+"-id" {
+				var doc taskspec.PolicyDocument
+				if err := json.Unmarshal([]byte(p.Plain()["policy"].(string)), &doc); err != nil {
+					t.Fatal(err)
+				}
+				return doc
+			}
+		}
+	}
+	t.Fatalf("%s: no policy for execution role %v", taskDef.Name, arn)
+	return taskspec.PolicyDocument{}
+}
+
+// privateSidecars are sidecar overrides in private ECR repositories of their own (a
+// digest-pinned copy, as docs/security.md recommends).
+var privateSidecars = map[string]string{
+	"xrayDaemonImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/xray-daemon@sha256:" + strings.Repeat("1", 64),
+	"envoyImage":      "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/envoy@sha256:" + strings.Repeat("2", 64),
+	"adotImage":       "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/adot@sha256:" + strings.Repeat("3", 64),
+}
+
+// Every image of every container of every task definition (the app, its migrate step, the
+// X-Ray daemon or ADOT collector, Envoy) can be pulled by that task's execution role: from its
+// private ECR repository, the pull-through cache's included. Once as the stack files declare
+// it, once with every sidecar image overridden by a copy in a private repository.
+func TestEveryImageIsPullableByItsTasksExecutionRole(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		overridden := s.modes.Overrides()
+		for k, v := range privateSidecars {
+			overridden[Namespace+":"+k] = v
+		}
+		for variant, m := range map[string]*pulumitest.Mocks{"stack file": s.m, "private sidecars": runStack(t, s.stack, overridden)} {
+			private := 0
+			for _, td := range m.ByType(tTaskDef) {
+				exec := executionPolicyOf(t, m, td)
+				var containers []taskspec.ContainerDefinition
+				if err := json.Unmarshal([]byte(td.Plain()["containerDefinitions"].(string)), &containers); err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range containers {
+					repo := privateRepository(c.Image)
+					if repo == "" {
+						continue // a public registry: nothing to allow
+					}
+					private++
+					for _, action := range []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"} {
+						if !allows(exec, action, repo) {
+							t.Errorf("%s: %s/%s: the execution role may not %s on %s (image %s)", variant, td.Name, c.Name, action, repo, c.Image)
+						}
+					}
+					if !allows(exec, "ecr:GetAuthorizationToken", "*") {
+						t.Errorf("%s: %s: the execution role may not log in to ECR", variant, td.Name)
+					}
+				}
+			}
+			if private == 0 {
+				t.Errorf("%s: no container with a private ECR image", variant)
 			}
 		}
 	})

@@ -120,8 +120,10 @@ func sortedSecrets(m map[string]string) []taskspec.Secret {
 	return out
 }
 
-// ecrImage matches a private ECR image URI: account, region, repository.
-var ecrImage = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)[:@]`)
+// ecrImage matches a private ECR image URI,
+// <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag][@digest]: account, region,
+// China partition, repository.
+var ecrImage = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([^:@]+)(?::[^@]+)?(?:@sha256:[0-9a-f]{64})?$`)
 
 // ecrRepositoryArn is the ARN of the private ECR repository an image URI points at, or
 // "" for images elsewhere (public registries need no pull permissions).
@@ -130,5 +132,9 @@ func ecrRepositoryArn(image string) string {
 	if m == nil {
 		return ""
 	}
-	return fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", m[2], m[1], m[3])
+	partition := "aws"
+	if m[3] != "" {
+		partition = "aws-cn"
+	}
+	return fmt.Sprintf("arn:%s:ecr:%s:%s:repository/%s", partition, m[2], m[1], m[4])
 }

@@ -1,6 +1,9 @@
 package services
 
 import (
+	"encoding/json"
+	"slices"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
@@ -12,11 +15,11 @@ import (
 var ecrPullActions = []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
 
 type roleInputs struct {
-	part          pulumix.Output[taskspec.Part]
-	logGroupArn   pulumi.StringOutput //
-	repositoryArn pulumi.StringOutput // "" when the image needs no ECR permissions
-	account       string              // the account and region the roles' tasks run in
-	region        string
+	part        pulumix.Output[taskspec.Part]
+	logGroupArn pulumi.StringOutput
+	containers  pulumi.StringOutput // the task's container definitions (JSON): the images to pull
+	account     string              // the account and region the roles' tasks run in
+	region      string
 }
 
 type roles struct {
@@ -85,7 +88,7 @@ func taskPolicy(a ServiceArgs, part pulumix.Output[taskspec.Part]) pulumi.String
 }
 
 // executionPolicy lets ECS pull the image, write the logs and read the secrets of every
-// container in the task, the init container's too.
+// container in the task: the app, the init container and the sidecars.
 func executionPolicy(a ServiceArgs, in roleInputs) pulumi.StringOutput {
 	secrets := a.Secrets
 	if a.Init != nil {
@@ -99,8 +102,16 @@ func executionPolicy(a ServiceArgs, in roleInputs) pulumi.StringOutput {
 	if a.CachedImageRepositories != nil {
 		cached = a.CachedImageRepositories.ToStringOutput()
 	}
-	return pulumi.All(in.logGroupArn, in.repositoryArn, secretArns, cached).ApplyT(func(v []any) string {
-		return executionPolicyDocument(v[0].(string), v[1].(string), v[2].([]string), v[3].(string)).JSON()
+	return pulumi.All(in.logGroupArn, in.containers, secretArns, cached).ApplyT(func(v []any) (string, error) {
+		var containers []taskspec.ContainerDefinition
+		if err := json.Unmarshal([]byte(v[1].(string)), &containers); err != nil {
+			return "", err
+		}
+		var images []string
+		for _, c := range containers {
+			images = append(images, c.Image)
+		}
+		return executionPolicyDocument(v[0].(string), images, v[2].([]string), v[3].(string)).JSON(), nil
 	}).(pulumi.StringOutput)
 }
 
@@ -118,25 +129,42 @@ func taskPolicyDocument(statements []taskspec.Statement) taskspec.PolicyDocument
 // repository and import the image from upstream.
 var cacheImportActions = []string{"ecr:BatchImportUpstreamImage", "ecr:CreateRepository"}
 
-// executionPolicyDocument lets ECS pull from the service's repository (and the sidecars'
-// pull-through cache), write to its log group and read its secrets, nothing more.
-func executionPolicyDocument(logGroupArn, repositoryArn string, secretArns []string, cachedRepositories string) taskspec.PolicyDocument {
+// executionPolicyDocument lets ECS pull the task's images, write to its log group and read its
+// secrets, nothing more.
+func executionPolicyDocument(logGroupArn string, images, secretArns []string, cachedRepositories string) taskspec.PolicyDocument {
 	statements := []taskspec.Statement{
 		taskspec.Allow("WriteLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, logGroupArn+":*"),
 	}
-	if repositoryArn != "" || cachedRepositories != "" {
-		// GetAuthorizationToken has no resource-level permissions: AWS requires "*".
-		statements = append(statements, taskspec.Allow("EcrLogin", []string{"ecr:GetAuthorizationToken"}, "*"))
-	}
-	if repositoryArn != "" {
-		statements = append(statements, taskspec.Allow("PullImage", ecrPullActions, repositoryArn))
-	}
-	if cachedRepositories != "" {
-		statements = append(statements, taskspec.Allow("PullSidecarsThroughCache",
-			append(append([]string{}, ecrPullActions...), cacheImportActions...), cachedRepositories))
-	}
+	statements = append(statements, imagePullStatements(images, cachedRepositories)...)
 	if len(secretArns) > 0 {
 		statements = append(statements, taskspec.Allow("ReadOwnSecrets", []string{"secretsmanager:GetSecretValue"}, secretArns...))
 	}
 	return taskspec.Policy(statements...)
+}
+
+// imagePullStatements is the one rule for images: ECS may pull every image of every container
+// of the task (the app, the init container, the sidecars) from the private ECR repository it
+// names (ecrRepositoryArn), the pull-through cache's included; an image elsewhere (a public
+// registry) needs no permission. With a pull-through cache, the first pull of an image may
+// also create its repository and import it from upstream.
+func imagePullStatements(images []string, cachedRepositories string) []taskspec.Statement {
+	var repositories []string
+	for _, image := range images {
+		if arn := ecrRepositoryArn(image); arn != "" && !slices.Contains(repositories, arn) {
+			repositories = append(repositories, arn)
+		}
+	}
+	slices.Sort(repositories)
+	var statements []taskspec.Statement
+	if len(repositories) > 0 || cachedRepositories != "" {
+		// GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+		statements = append(statements, taskspec.Allow("EcrLogin", []string{"ecr:GetAuthorizationToken"}, "*"))
+	}
+	if len(repositories) > 0 {
+		statements = append(statements, taskspec.Allow("PullImages", ecrPullActions, repositories...))
+	}
+	if cachedRepositories != "" {
+		statements = append(statements, taskspec.Allow("ImportThroughCache", cacheImportActions, cachedRepositories))
+	}
+	return statements
 }

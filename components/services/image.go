@@ -15,18 +15,16 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// declareImage returns the image URI the task runs and the ARN of the private ECR
-// repository it comes from ("" when it needs no ECR permissions). With Build, it
-// declares the repository and builds and pushes the image during `pulumi up`.
-func declareImage(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
+// declareImage returns the image URI the task runs. With Build, it declares the repository
+// and builds and pushes the image during `pulumi up`.
+func declareImage(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	if a.Build == nil {
-		image := a.Image.ToStringOutput()
-		return image, image.ApplyT(ecrRepositoryArn).(pulumi.StringOutput), nil
+		return a.Image.ToStringOutput(), nil
 	}
 	// Relative to the project, as the build itself resolves it (Pulumi runs programs there).
 	tag, err := sourceTag(filepath.Join(ctx.RootDirectory(), a.Build.Context), a.Build.Sources)
 	if err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("service %s: %w", name, err)
+		return pulumi.StringOutput{}, fmt.Errorf("service %s: %w", name, err)
 	}
 	repo, err := ecr.NewRepository(ctx, name, &ecr.RepositoryArgs{
 		ImageScanningConfiguration: ecr.RepositoryImageScanningConfigurationArgs{ScanOnPush: pulumi.Bool(true)},
@@ -41,13 +39,13 @@ func declareImage(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pulum
 		Tags: a.Tags,
 	}, opts...)
 	if err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, err
 	}
 	if _, err := ecr.NewLifecyclePolicy(ctx, name, &ecr.LifecyclePolicyArgs{
 		Repository: repo.Name,
 		Policy:     pulumi.String(keepLastImagesPolicy(KeepImages)),
 	}, opts...); err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, err
 	}
 	dockerfile := a.Build.Dockerfile
 	if dockerfile == "" {
@@ -65,9 +63,9 @@ func declareImage(ctx *pulumi.Context, name string, a ServiceArgs, opts ...pulum
 		ImageTag:      pulumi.String(tag),
 	}, opts...)
 	if err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, err
 	}
-	return img.ImageUri, repo.Arn, nil
+	return img.ImageUri, nil
 }
 
 // KeepImages is how many images a service's repository keeps: enough to roll back several

@@ -380,7 +380,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 
-	image, repositoryArn, err := declareImage(ctx, name, a, parent)
+	image, err := declareImage(ctx, name, a, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -390,19 +390,19 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 
+	in := taskInputs{image: image, logGroup: logGroup.Name, region: region.Name, part: part}
+	containers := containerDefinitions(name, a, in)
 	roles, err := declareRoles(ctx, name, a, roleInputs{
-		part:          part,
-		logGroupArn:   logGroup.Arn,
-		repositoryArn: repositoryArn,
-		account:       caller.AccountId,
-		region:        region.Name,
+		part:        part,
+		logGroupArn: logGroup.Arn,
+		containers:  containers,
+		account:     caller.AccountId,
+		region:      region.Name,
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-	taskDef, err := declareTaskDefinition(ctx, name, a, taskInputs{
-		image: image, logGroup: logGroup.Name, region: region.Name, part: part, roles: roles,
-	}, parent)
+	taskDef, err := declareTaskDefinition(ctx, name, a, in, containers, roles, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -459,18 +459,18 @@ type taskInputs struct {
 	logGroup pulumi.StringOutput
 	region   string
 	part     pulumix.Output[taskspec.Part]
-	roles    *roles
 }
 
-// declareTaskDefinition declares the Fargate task definition: the app container, the
-// init container if any, and the parts' sidecars.
-func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in taskInputs, opts ...pulumi.ResourceOption) (*ecs.TaskDefinition, error) {
+// containerDefinitions is the task's container definitions (JSON): the app container, the
+// init container if any, and the parts' sidecars. The execution role's policy is derived from
+// them (every image), the task definition is made of them.
+func containerDefinitions(name string, a ServiceArgs, in taskInputs) pulumi.StringOutput {
 	env, secrets := plainEnvironment(a.Environment), secretReferences(a.Secrets)
 	initEnv, initSecrets := pulumi.StringMap{}, pulumi.StringMap{}
 	if a.Init != nil {
 		initEnv, initSecrets = plainEnvironment(a.Init.Environment), secretReferences(a.Init.Secrets)
 	}
-	containers := pulumi.All(in.image, in.logGroup, env, secrets, initEnv, initSecrets, in.part).ApplyT(func(v []any) (string, error) {
+	return pulumi.All(in.image, in.logGroup, env, secrets, initEnv, initSecrets, in.part).ApplyT(func(v []any) (string, error) {
 		app := appSpec{
 			Image:       v[0].(string),
 			Port:        a.Port,
@@ -495,6 +495,11 @@ func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in t
 		}
 		return containerDefinitionsJSON(defs)
 	}).(pulumi.StringOutput)
+}
+
+// declareTaskDefinition declares the Fargate task definition of these containers.
+func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in taskInputs, containers pulumi.StringOutput, roles *roles,
+	opts ...pulumi.ResourceOption) (*ecs.TaskDefinition, error) {
 	proxy := in.part.ApplyT(func(p taskspec.Part) *ecs.TaskDefinitionProxyConfiguration {
 		if p.ProxyConfiguration == nil {
 			return nil
@@ -516,8 +521,8 @@ func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in t
 			OperatingSystemFamily: pulumi.String("LINUX"),
 			CpuArchitecture:       pulumi.String("X86_64"),
 		},
-		ExecutionRoleArn:     in.roles.executionArn,
-		TaskRoleArn:          in.roles.taskArn,
+		ExecutionRoleArn:     roles.executionArn,
+		TaskRoleArn:          roles.taskArn,
 		ContainerDefinitions: containers,
 		ProxyConfiguration:   proxy,
 		Tags:                 a.Tags,

@@ -102,6 +102,8 @@ func TestEcrRepositoryArnOnlyForPrivateECR(t *testing.T) {
 		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/orders:1.0":                          "arn:aws:ecr:eu-west-1:123456789012:repository/team/orders",
 		"123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + strings.Repeat("a", 64): "arn:aws:ecr:us-east-1:123456789012:repository/orders",
 		"public.ecr.aws/nginx/nginx:1.27":                                                       "",
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/envoy":                             "arn:aws:ecr:us-east-1:123456789012:repository/mirror/envoy",
+		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/orders:2":                             "arn:aws-cn:ecr:cn-north-1:123456789012:repository/orders",
 		"ghcr.io/acme/orders:2":                                                                 "",
 	}
 	for image, want := range cases {
@@ -112,20 +114,25 @@ func TestEcrRepositoryArnOnlyForPrivateECR(t *testing.T) {
 }
 
 func TestPoliciesAreMinimal(t *testing.T) {
-	doc := executionPolicyDocument("arn:lg", "", nil, "")
+	doc := executionPolicyDocument("arn:lg", []string{"public.ecr.aws/nginx/nginx:1.27"}, nil, "")
 	if len(doc.Statement) != 1 || doc.Statement[0].Resource[0] != "arn:lg:*" {
 		t.Errorf("public image, no secrets: %+v", doc)
 	}
-	doc = executionPolicyDocument("arn:lg", "", nil, "arn:cache/*")
+	cached := "123456789012.dkr.ecr.us-east-1.amazonaws.com/cache/xray/aws-xray-daemon:3.3.13"
+	doc = executionPolicyDocument("arn:lg", []string{cached}, nil, "arn:aws:ecr:us-east-1:123456789012:repository/cache/*")
 	b, _ := json.Marshal(doc)
-	for _, want := range []string{`"Resource":["arn:cache/*"]`, "ecr:GetAuthorizationToken", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:BatchGetImage"} {
+	for _, want := range []string{`"Resource":["arn:aws:ecr:us-east-1:123456789012:repository/cache/*"]`, "ecr:GetAuthorizationToken", "ecr:BatchImportUpstreamImage",
+		"ecr:CreateRepository", `"ecr:BatchGetImage"],"Resource":["arn:aws:ecr:us-east-1:123456789012:repository/cache/xray/aws-xray-daemon"]`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("pull-through cache: missing %s in %s", want, b)
 		}
 	}
-	doc = executionPolicyDocument("arn:lg", "arn:repo", []string{"arn:s1"}, "")
+	// Two containers of one repository, one of another: each repository once.
+	doc = executionPolicyDocument("arn:lg", []string{"123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1",
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/envoy"}, []string{"arn:s1"}, "")
 	b, _ = json.Marshal(doc)
-	for _, want := range []string{`"Resource":["arn:repo"]`, `"Resource":["arn:s1"]`, "ecr:GetAuthorizationToken"} {
+	for _, want := range []string{`"Resource":["arn:aws:ecr:us-east-1:123456789012:repository/app","arn:aws:ecr:us-east-1:123456789012:repository/mirror/envoy"]`,
+		`"Resource":["arn:s1"]`, "ecr:GetAuthorizationToken"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("missing %s in %s", want, b)
 		}
@@ -185,10 +192,11 @@ func TestBringYourOwnRolesAndAWritableRootFilesystem(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		pulumi.All(svc.RequiredTaskRolePolicy, svc.RequiredExecutionRolePolicy).ApplyT(func(v []any) error {
+		// Exported, so that the run waits for it.
+		ctx.Export("required", pulumi.All(svc.RequiredTaskRolePolicy, svc.RequiredExecutionRolePolicy).ApplyT(func(v []any) error {
 			required = []string{v[0].(string), v[1].(string)}
 			return nil
-		})
+		}))
 		return nil
 	})
 	if err != nil {
