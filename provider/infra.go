@@ -66,13 +66,9 @@ func NewNetwork(ctx *pulumi.Context, name string, args NetworkArgs, opts ...pulu
 		NatGateways:       value(p, "natGateways", args.NatGateways, ""),
 		Tags:              stringMap(p, "tags", args.Tags),
 	}
-	deps, declare, err := p.done("Network " + name)
-	if err != nil {
-		return nil, err
-	}
-	if !declare {
-		unknownOutputs(c)
-		return c, nil
+	deps, declare, err := p.done("Network "+name, c)
+	if err != nil || !declare {
+		return c, err
 	}
 	n, err := network.NewNetwork(ctx, name, a, parent, deps)
 	if err != nil {
@@ -132,13 +128,9 @@ func NewCluster(ctx *pulumi.Context, name string, args ClusterArgs, opts ...pulu
 		ServiceConnectDefaults: value(p, "serviceConnectDefaults", args.ServiceConnectDefaults, false),
 		Tags:                   stringMap(p, "tags", args.Tags),
 	}
-	deps, declare, err := p.done("Cluster " + name)
-	if err != nil {
-		return nil, err
-	}
-	if !declare {
-		unknownOutputs(c)
-		return c, nil
+	deps, declare, err := p.done("Cluster "+name, c)
+	if err != nil || !declare {
+		return c, err
 	}
 	cl, err := cluster.NewCluster(ctx, name, a, parent, deps)
 	if err != nil {
@@ -230,13 +222,9 @@ func NewDatabase(ctx *pulumi.Context, name string, args DatabaseArgs, opts ...pu
 		Username:                value(p, "username", args.Username, ""),
 		Tags:                    stringMap(p, "tags", args.Tags),
 	}
-	deps, declare, err := p.done("Database " + name)
-	if err != nil {
-		return nil, err
-	}
-	if !declare {
-		unknownOutputs(c)
-		return c, nil
+	deps, declare, err := p.done("Database "+name, c)
+	if err != nil || !declare {
+		return c, err
 	}
 	db, err := database.NewDatabase(ctx, name, a, parent, deps)
 	if err != nil {

@@ -122,8 +122,9 @@ func stringList(p *plain, field string, in pulumi.StringArrayInput) []pulumi.Str
 
 // done reports what construction cannot accept, and returns the option that makes the
 // Go component and all it declares depend on what the plain values came from. declare is
-// false in a preview where a plain value is unknown: declare nothing then.
-func (p *plain) done(component string) (opt pulumi.ResourceOption, declare bool, err error) {
+// false in a preview where a plain value is unknown: declare nothing then (c's outputs are
+// then unknown).
+func (p *plain) done(component string, c any) (opt pulumi.ResourceOption, declare bool, err error) {
 	if len(p.errs) > 0 {
 		return nil, false, fmt.Errorf("%s: %s", component, strings.Join(p.errs, "; "))
 	}
@@ -137,6 +138,7 @@ func (p *plain) done(component string) (opt pulumi.ResourceOption, declare bool,
 		sort.Strings(p.unknown)
 		_ = p.ctx.Log.Warn(fmt.Sprintf("%s: %s unknown in this preview: its resources show once %s known (at the update)",
 			component, strings.Join(p.unknown, ", "), map[bool]string{true: "it is", false: "they are"}[len(p.unknown) == 1]), nil)
+		unknownOutputs(c)
 		return nil, false, nil
 	}
 	return pulumi.Transformations([]pulumi.ResourceTransformation{dependOn(p.deps)}), true, nil

@@ -88,13 +88,9 @@ func NewMesh(ctx *pulumi.Context, name string, args MeshArgs, opts ...pulumi.Res
 	mode := value(p, "mode", args.Mode, mesh.ModeServiceConnect)
 	namespaceName := value(p, "namespaceName", args.NamespaceName, "")
 	tagMap := stringMap(p, "tags", args.Tags)
-	deps, declare, err := p.done("Mesh " + name)
-	if err != nil {
-		return nil, err
-	}
-	if !declare {
-		unknownOutputs(c)
-		return c, nil
+	deps, declare, err := p.done("Mesh "+name, c)
+	if err != nil || !declare {
+		return c, err
 	}
 	m, err := mesh.New(ctx, name, &mesh.Args{
 		Mode: mode, NamespaceArn: args.NamespaceArn, NamespaceId: args.NamespaceId, NamespaceName: namespaceName, Tags: tagMap,
@@ -226,13 +222,9 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 		SamplingFixedRate: value(p, "samplingFixedRate", args.SamplingFixedRate, xray.DefaultSamplingFixedRate),
 		SamplingReservoir: value(p, "samplingReservoir", args.SamplingReservoir, xray.DefaultSamplingReservoir),
 	}
-	deps, declare, err := p.done("Tracing " + name)
-	if err != nil {
-		return nil, err
-	}
-	if !declare {
-		unknownOutputs(c)
-		return c, nil
+	deps, declare, err := p.done("Tracing "+name, c)
+	if err != nil || !declare {
+		return c, err
 	}
 	// The Go component checks the settings; its rules come with each service.
 	if _, err := ref.part(ctx, name, parent, deps); err != nil {

@@ -335,13 +335,9 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 			Endpoint: b.Endpoint, SecurityGroupId: b.SecurityGroupId,
 		})
 	}
-	deps, declare, err := p.done("Service " + name)
-	if err != nil {
-		return nil, err
-	}
-	if !declare {
-		unknownOutputs(c)
-		return c, nil
+	deps, declare, err := p.done("Service "+name, c)
+	if err != nil || !declare {
+		return c, err
 	}
 
 	if a.Mesh, err = newMesh(parent, deps); err != nil {
