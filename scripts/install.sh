@@ -31,6 +31,8 @@ command -v moto_server >/dev/null || { echo "install: moto_server not on PATH: p
 go mod download
 (cd checks/engine && go mod download)
 (cd provider && go mod download)
+# The collector-config check's module (tools/collectorcheck: the collector's own config code).
+(cd tools/collectorcheck && go mod download)
 
 # The TypeScript example's typescript and @pulumi/pulumi (pinned in examples/ts/package-lock.json),
 # which provider/'s tests compile the generated SDK with. Node 20 and npm come with the machine.

@@ -1,8 +1,8 @@
 package xray
 
 import (
+	_ "embed"
 	"strconv"
-	"strings"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
@@ -96,42 +96,14 @@ func CollectorContainer(user string) taskspec.ContainerDefinition {
 	}
 }
 
-// CollectorConfig is the collector's YAML configuration: the awsxray receiver takes
-// the segments the X-Ray SDK and Envoy already send (and proxies sampling requests on
-// TCP 2000), OTLP takes OpenTelemetry SDK spans, both export to X-Ray.
-func CollectorConfig() string {
-	return strings.TrimLeft(`
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:13133
-receivers:
-  awsxray:
-    endpoint: 127.0.0.1:2000
-    transport: udp
-    proxy_server:
-      endpoint: 127.0.0.1:2000
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:4317
-      http:
-        endpoint: 127.0.0.1:4318
-processors:
-  batch/traces:
-    timeout: 1s
-    send_batch_size: 50
-exporters:
-  awsxray:
-    index_all_attributes: false
-service:
-  extensions: [health_check]
-  pipelines:
-    traces:
-      receivers: [awsxray, otlp]
-      processors: [batch/traces]
-      exporters: [awsxray]
-`, "\n")
-}
+// CollectorConfig is the collector's YAML configuration (collector.yaml): the awsxray
+// receiver takes the segments the X-Ray SDK and Envoy already send (and proxies sampling
+// requests on TCP 2000), OTLP takes OpenTelemetry SDK spans, both export to X-Ray. It is a
+// file so that tools/collectorcheck loads the very same text with the collector's own code.
+func CollectorConfig() string { return collectorConfig }
+
+//go:embed collector.yaml
+var collectorConfig string
 
 // EnvoyEnvironment turns on Envoy's own X-Ray tracer, which sends segments for every
 // hop through the mesh to the sidecar on UDP 2000.
