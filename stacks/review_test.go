@@ -221,3 +221,72 @@ func TestEveryImageIsPullableByItsTasksExecutionRole(t *testing.T) {
 		}
 	})
 }
+
+// Every ECS service starts after every VPC endpoint of the stack (the network's and App Mesh's
+// Envoy management endpoint): its tasks' egress goes only to the endpoints, whose private DNS
+// names are in place only once they are available.
+func TestEachServiceStartsAfterTheVpcEndpoints(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		endpoints := s.m.ByType(tVpcEndpoint)
+		if (len(endpoints) > 0) != (s.stack == "prod") {
+			t.Fatalf("%d VPC endpoints in %s", len(endpoints), s.stack)
+		}
+		for _, name := range []string{ProductsName, PaymentsName} {
+			svc, _ := s.m.Find(tECSService, name)
+			for _, e := range endpoints {
+				if !slices.Contains(svc.Dependencies, e.URN) {
+					t.Errorf("%s starts without waiting for the %v endpoint", name, e.Plain()["serviceName"])
+				}
+			}
+		}
+	})
+}
+
+// The flow log is created after its role's policy (CreateFlowLogs checks that the role can
+// deliver), and the policy allows what VPC Flow Logs does: find and create its log group,
+// then write streams and events.
+func TestTheFlowLogStartsAfterItsRolePolicy(t *testing.T) {
+	eachSystem(t, func(t *testing.T, s system) {
+		logs := s.m.ByType("aws:ec2/flowLog:FlowLog")
+		if (len(logs) == 1) != (s.stack == "prod") {
+			t.Fatalf("%d flow logs in %s", len(logs), s.stack)
+		}
+		for _, fl := range logs {
+			role := fl.Plain()["iamRoleArn"]
+			group := str(fl.Plain()["logDestination"])
+			var policies int
+			for _, r := range s.m.ByType(tRole) {
+				if pulumitest.Outputs(r)["arn"] != role {
+					continue
+				}
+				for _, p := range s.m.ByType(tRolePolicy) {
+					if p.Plain()["role"] != r.Name+"-id" {
+						continue
+					}
+					policies++
+					if !slices.Contains(fl.Dependencies, p.URN) {
+						t.Errorf("the flow log does not wait for its role's policy %s", p.Name)
+					}
+					var doc taskspec.PolicyDocument
+					if err := json.Unmarshal([]byte(p.Plain()["policy"].(string)), &doc); err != nil {
+						t.Fatal(err)
+					}
+					for _, action := range []string{"logs:CreateLogGroup", "logs:DescribeLogGroups"} {
+						if !allows(doc, action, group) {
+							t.Errorf("the flow-log role may not %s on %s", action, group)
+						}
+					}
+					for _, action := range []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"} {
+						if !allows(doc, action, group+":log-stream:eni-0123-all") {
+							t.Errorf("the flow-log role may not %s in %s", action, group)
+						}
+					}
+				}
+			}
+			if policies != 1 {
+				t.Errorf("flow-log role %v has %d policies", role, policies)
+			}
+		}
+	})
+}
+

@@ -216,6 +216,7 @@ func (p *platform) serviceArgs(svc ServiceConfig, name string) *services.Service
 	if p.cache != nil {
 		args.AwsEgress = &services.AwsEgress{SecurityGroupId: p.net.EndpointSecurityGroupId, PrefixListId: p.net.S3PrefixListId}
 		args.CachedImageRepositories = p.net.PublicECRCacheRepositories
+		args.DependsOn = p.net.VpcEndpoints // their private DNS must be in place before the tasks start
 	}
 	if svc.Image != "" {
 		args.Image = pulumi.String(svc.Image)

@@ -58,8 +58,17 @@ type AppMesh struct {
 	MeshName pulumi.StringOutput `pulumi:"meshName"`
 	MeshArn  pulumi.StringOutput `pulumi:"meshArn"`
 
-	name string
-	args AppMeshArgs
+	name         string
+	args         AppMeshArgs
+	controlPlane pulumi.Resource // the Envoy management endpoint; nil without ControlPlaneEndpoint
+}
+
+// controlPlaneEndpoints is the Envoy management endpoint, if the mesh declared one.
+func (m *AppMesh) controlPlaneEndpoints() []pulumi.Resource {
+	if m.controlPlane == nil {
+		return nil
+	}
+	return []pulumi.Resource{m.controlPlane}
 }
 
 // NewAppMesh declares the mesh.
@@ -108,7 +117,7 @@ func NewAppMesh(ctx *pulumi.Context, name string, args *AppMeshArgs, opts ...pul
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewVpcEndpoint(ctx, name+"-envoy-management", &ec2.VpcEndpointArgs{
+		if m.controlPlane, err = ec2.NewVpcEndpoint(ctx, name+"-envoy-management", &ec2.VpcEndpointArgs{
 			VpcId:             e.VpcId,
 			ServiceName:       pulumi.String("com.amazonaws." + region.Name + ".appmesh-envoy-management"),
 			VpcEndpointType:   pulumi.String("Interface"),
@@ -175,7 +184,7 @@ func (m *AppMesh) Join(ctx *pulumi.Context, member Member, opts ...pulumi.Resour
 		ServiceRegistries: ecs.ServiceServiceRegistriesArgs{
 			RegistryArn: discovery.Arn,
 		},
-		DependsOn: []pulumi.Resource{node, service},
+		DependsOn: append([]pulumi.Resource{node, service}, m.controlPlaneEndpoints()...), // Envoy needs its configuration to start
 		ref:       service.Name,
 	}, nil
 }

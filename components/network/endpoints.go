@@ -26,16 +26,22 @@ type EndpointsArgs struct {
 // PublicECR is the upstream registry of the pull-through cache.
 const PublicECR = "public.ecr.aws"
 
-// InterfaceServices are the interface endpoints every stack with endpoints gets: what ECS
-// needs to start a Fargate task (ECR, logs, secrets, the ECS agent and telemetry) and what
-// the tasks call (X-Ray, STS for credentials of web identities).
-var InterfaceServices = []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager", "xray", "ecs", "ecs-agent", "ecs-telemetry", "sts"}
+// InterfaceServices are the interface endpoints every stack with endpoints gets: what Fargate
+// calls through the task's network interface to start a task (ECR for the images, Logs for
+// awslogs, Secrets Manager for the secrets: "Migrating to Linux platform version 1.4.0" in the
+// ECS developer guide), what the tasks call (X-Ray) and the ECS API. Not ecs-agent and
+// ecs-telemetry: only the agent on EC2 container instances calls them ("Tasks using the Fargate
+// launch type don't require the interface VPC endpoints for Amazon ECS"); not STS: the tasks get
+// their role's credentials from the ECS credential endpoint in the task, and nothing here
+// assumes a role or a web identity (docs/security.md#network).
+var InterfaceServices = []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager", "xray", "ecs"}
 
 // endpoints are what the services need to send their AWS traffic to the endpoints.
 type endpoints struct {
 	securityGroupId pulumi.StringOutput
 	s3PrefixListId  pulumi.StringOutput
 	cacheRepos      pulumi.StringOutput // "" without a cache
+	resources       []pulumi.Resource   // the endpoints
 }
 
 // declareEndpoints declares the interface endpoints in the private subnets, with private DNS
@@ -74,8 +80,9 @@ func declareEndpoints(ctx *pulumi.Context, name string, cidr string, v vpcRef, a
 		return nil, err
 	}
 	services := append(append([]string{}, InterfaceServices...), args.ExtraServices...)
+	var resources []pulumi.Resource
 	for _, svc := range services {
-		if _, err := ec2.NewVpcEndpoint(ctx, name+"-"+svc, &ec2.VpcEndpointArgs{
+		endpoint, err := ec2.NewVpcEndpoint(ctx, name+"-"+svc, &ec2.VpcEndpointArgs{
 			VpcId:             v.id,
 			ServiceName:       pulumi.String("com.amazonaws." + region.Name + "." + svc),
 			VpcEndpointType:   pulumi.String("Interface"),
@@ -83,9 +90,11 @@ func declareEndpoints(ctx *pulumi.Context, name string, cidr string, v vpcRef, a
 			SecurityGroupIds:  pulumi.StringArray{sg.ID()},
 			PrivateDnsEnabled: pulumi.Bool(true),
 			Tags:              tags,
-		}, append(opts, pulumi.DependsOn([]pulumi.Resource{in}))...); err != nil {
+		}, append(opts, pulumi.DependsOn([]pulumi.Resource{in}))...)
+		if err != nil {
 			return nil, err
 		}
+		resources = append(resources, endpoint)
 	}
 	routeTables := ec2.GetRouteTablesOutput(ctx, ec2.GetRouteTablesOutputArgs{VpcId: v.id}, pulumi.Parent(parent))
 	ids := routeTables.Ids().ApplyT(func(ids []string) []string {
@@ -103,7 +112,8 @@ func declareEndpoints(ctx *pulumi.Context, name string, cidr string, v vpcRef, a
 	if err != nil {
 		return nil, err
 	}
-	e := &endpoints{securityGroupId: sg.ID().ToStringOutput(), s3PrefixListId: s3.PrefixListId, cacheRepos: pulumi.String("").ToStringOutput()}
+	e := &endpoints{securityGroupId: sg.ID().ToStringOutput(), s3PrefixListId: s3.PrefixListId, cacheRepos: pulumi.String("").ToStringOutput(),
+		resources: append(resources, s3)}
 	if args.PublicECRCachePrefix != "" {
 		rule, err := ecr.NewPullThroughCacheRule(ctx, name+"-public-ecr", &ecr.PullThroughCacheRuleArgs{
 			EcrRepositoryPrefix: pulumi.String(args.PublicECRCachePrefix),

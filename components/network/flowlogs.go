@@ -46,11 +46,8 @@ func declareFlowLogs(ctx *pulumi.Context, name string, vpcId pulumi.StringInput,
 	if err != nil {
 		return err
 	}
-	policy := group.Arn.ApplyT(func(arn string) string {
-		return taskspec.Policy(taskspec.Allow("WriteFlowLogs",
-			[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, arn+":*")).JSON()
-	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, opts...); err != nil {
+	policy, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{Role: role.ID(), Policy: group.Arn.ApplyT(flowLogsPolicy).(pulumi.StringOutput)}, opts...)
+	if err != nil {
 		return err
 	}
 	_, err = ec2.NewFlowLog(ctx, name, &ec2.FlowLogArgs{
@@ -61,6 +58,17 @@ func declareFlowLogs(ctx *pulumi.Context, name string, vpcId pulumi.StringInput,
 		IamRoleArn:             role.Arn,
 		MaxAggregationInterval: pulumi.Int(60), // a minute, not the default ten: incidents are short
 		Tags:                   tags,
-	}, opts...)
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{policy}))...) // CreateFlowLogs checks the role can deliver
 	return err
+}
+
+// flowLogsPolicy is what the VPC Flow Logs service does with its role, on the flow log's group
+// only: the actions of "IAM role for publishing flow logs to CloudWatch Logs" (VPC user guide),
+// find the group and create it if it is missing (logs:DescribeLogGroups,
+// logs:CreateLogGroup), then its streams and events.
+func flowLogsPolicy(groupArn string) string {
+	return taskspec.Policy(
+		taskspec.Allow("FindOrCreateTheGroup", []string{"logs:CreateLogGroup", "logs:DescribeLogGroups"}, groupArn, groupArn+":*"),
+		taskspec.Allow("WriteFlowLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, groupArn+":*"),
+	).JSON()
 }

@@ -50,6 +50,12 @@ type Network struct {
 	// PublicECRCacheRepositories is the ARN pattern of the pull-through cache's repositories
 	// (arn:aws:ecr:<region>:<account>:repository/<prefix>/*), "" without one.
 	PublicECRCacheRepositories pulumi.StringOutput `pulumi:"publicEcrCacheRepositories"`
+	// VpcEndpoints are the endpoints declared (the interface endpoints and the S3 gateway),
+	// nil without Endpoints. What reaches AWS through them must start after them: until an
+	// interface endpoint is available its private DNS name is not in place, so ECR, Logs and
+	// Secrets Manager resolve to public addresses that a tasks' egress limited to the
+	// endpoints refuses (an ECS service: ServiceArgs.DependsOn).
+	VpcEndpoints []pulumi.Resource
 }
 
 // NewNetwork declares the VPC.
@@ -119,6 +125,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			return nil, err
 		}
 		n.EndpointSecurityGroupId, n.S3PrefixListId, n.PublicECRCacheRepositories = e.securityGroupId, e.s3PrefixListId, e.cacheRepos
+		n.VpcEndpoints = e.resources
 	}
 	n.VpcId = vpc.VpcId
 	n.PublicSubnetIds = vpc.PublicSubnetIds

@@ -153,6 +153,9 @@ type ServiceArgs struct {
 	// from: the execution role may pull from it and, for a first pull, import into it.
 	// Default nil.
 	CachedImageRepositories pulumi.StringInput
+	// DependsOn are resources the ECS service starts after, besides its own (e.g. the VPC
+	// endpoints its tasks reach AWS through: network.Network.VpcEndpoints). Default none.
+	DependsOn []pulumi.Resource
 	// Mesh the service joins. Required.
 	Mesh mesh.Mesh
 	// Parts add sidecars and permissions to the task, e.g. tracing. Default none.
@@ -591,6 +594,7 @@ func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef 
 	dependsOn = append(dependsOn, roles.policies...)
 	dependsOn = append(dependsOn, net.rules...)
 	dependsOn = append(dependsOn, deployment.resources...)
+	dependsOn = append(dependsOn, a.DependsOn...)
 	if net.targetGroup != nil {
 		serviceArgs.LoadBalancers = ecs.ServiceLoadBalancerArray{
 			ecs.ServiceLoadBalancerArgs{
