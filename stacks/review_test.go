@@ -290,3 +290,37 @@ func TestTheFlowLogStartsAfterItsRolePolicy(t *testing.T) {
 	})
 }
 
+// A later `up` that moves dbEngineVersion from 16 to 17 is an update RDS accepts: the instance
+// allows a major upgrade and applies it (and class or storage changes) at once, and its
+// parameter group is one of the new family, auto-named and created before the old one goes
+// (a family change replaces the group; a fixed name or delete-before-replace would fail or
+// leave the instance without its group). The identity inputs that would replace the
+// instance stay the same.
+func TestAMajorEngineUpgradeIsAnUpdate(t *testing.T) {
+	const tParams = "aws:rds/parameterGroup:ParameterGroup"
+	for _, stack := range []string{"dev", "prod"} {
+		before := runStack(t, stack, nil)
+		after := runStack(t, stack, map[string]string{Namespace + ":dbEngineVersion": "17"})
+		old, db := only(t, before, tRDS), only(t, after, tRDS)
+		in := db.Plain()
+		if in["engineVersion"] != "17" || in["allowMajorVersionUpgrade"] != true || in["applyImmediately"] != true {
+			t.Errorf("%s: engineVersion %v, allowMajorVersionUpgrade %v, applyImmediately %v", stack, in["engineVersion"], in["allowMajorVersionUpgrade"], in["applyImmediately"])
+		}
+		for _, key := range []string{"identifier", "dbName", "username", "engine", "storageEncrypted", "finalSnapshotIdentifier"} {
+			if str(old.Plain()[key]) != str(in[key]) {
+				t.Errorf("%s: %s changes from %v to %v: a replacement, not an upgrade", stack, key, old.Plain()[key], in[key])
+			}
+		}
+		group := only(t, after, tParams)
+		g := group.Plain()
+		if g["family"] != "postgres17" || only(t, before, tParams).Plain()["family"] != "postgres16" {
+			t.Errorf("%s: parameter group family %v after the upgrade", stack, g["family"])
+		}
+		if _, fixed := g["name"]; fixed || g["namePrefix"] != nil || group.DeleteBeforeReplace {
+			t.Errorf("%s: the parameter group has a fixed name or is deleted before its replacement: %v", stack, g)
+		}
+		if in["parameterGroupName"] != pulumitest.Outputs(group)["name"] || !slices.Contains(db.Dependencies, group.URN) {
+			t.Errorf("%s: the instance uses parameter group %v, not the new family's", stack, in["parameterGroupName"])
+		}
+	}
+}

@@ -141,7 +141,10 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		}
 	}
 
-	// TLS only: the server refuses connections without it.
+	// TLS only: the server refuses connections without it. The family follows the major version
+	// and cannot change in place (a replacement): the group is auto-named and created before the
+	// old one is deleted, so a major upgrade creates postgres<new>, moves the instance to it in
+	// the same modification, then deletes postgres<old> (docs/database.md#engine-upgrades).
 	params, err := rds.NewParameterGroup(ctx, name, &rds.ParameterGroupArgs{
 		Family:      pulumi.String(ParameterGroupFamily(a.EngineVersion)),
 		Description: pulumi.String("PostgreSQL settings of " + name + ": TLS required"),
@@ -182,8 +185,16 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		SkipFinalSnapshot:                pulumi.Bool(!a.DeletionProtection),
 		CopyTagsToSnapshot:               pulumi.Bool(true),
 		AutoMinorVersionUpgrade:          pulumi.Bool(true),
-		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
-		Tags:                             a.Tags,
+		// ModifyDBInstance refuses an EngineVersion of another major without it (botocore's rds
+		// model); setting it causes no outage. Config admits majors 13-17.
+		AllowMajorVersionUpgrade: pulumi.Bool(true),
+		// What `up` declares is what runs once it ends: an engine, class or storage change is
+		// applied now, not in the next maintenance window. The alarms' thresholds (computed from
+		// the class and storage) change in the same `up`, and the old parameter group is no
+		// longer in use when Pulumi deletes it (docs/database.md#engine-upgrades).
+		ApplyImmediately:             pulumi.Bool(true),
+		EnabledCloudwatchLogsExports: pulumi.StringArray{pulumi.String("postgresql")},
+		Tags:                         a.Tags,
 	}
 	if a.DeletionProtection {
 		instanceArgs.FinalSnapshotIdentifier = pulumi.String(FinalSnapshotIdentifier(name, instanceGeneration{
