@@ -52,7 +52,8 @@ type options struct {
 	traceQuiet                 time.Duration
 	tracing                    string // xray or otel
 	jaegerPort                 int
-	jaeger                     bool // with otel: Jaeger (true) or an in-process OTLP receiver
+	jaeger                     bool             // with otel: Jaeger (true) or an in-process OTLP receiver
+	binaries                   testenv.Binaries // the services, if already built (tests); empty: built by run
 }
 
 func envOr(key, fallback string) string {
@@ -79,6 +80,7 @@ func run(ctx context.Context, out, logs io.Writer, opts options, ready func(prod
 	defer func() { err = errors.Join(err, pg.Close()) }()
 
 	sysOpts := testenv.SystemOptions{
+		Binaries:     opts.binaries,
 		Postgres:     pg,
 		Tracing:      opts.tracing,
 		ProductsPort: opts.productsPort,

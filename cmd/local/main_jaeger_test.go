@@ -16,7 +16,7 @@ import (
 // TestRunWithOTelPrintsTracesFromJaeger runs the command with -tracing otel: a real Jaeger gets the
 // spans, and each trace is printed as a tree with its link in the Jaeger UI.
 func TestRunWithOTelPrintsTracesFromJaeger(t *testing.T) {
-	out, stop := runOTel(t, options{traceQuiet: 300 * time.Millisecond, tracing: "otel", jaeger: true})
+	out, stop := runOTel(t, options{traceQuiet: 300 * time.Millisecond, tracing: "otel", jaeger: true, binaries: testBinaries})
 	uiURL := regexp.MustCompile(`its UI: (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String())
 	if uiURL == nil {
 		t.Fatalf("the banner does not give the Jaeger UI:\n%s", out.String())

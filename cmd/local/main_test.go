@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +15,26 @@ import (
 
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
+
+// testBinaries are the services, built once for the package's runs (a build links each service:
+// seconds apiece, three runs over).
+var testBinaries testenv.Binaries
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "local-test-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if testBinaries, err = testenv.BuildServices(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // syncBuffer is written by the printer's timers and read by the test.
 type syncBuffer struct {
@@ -69,7 +91,7 @@ func TestRunStartsTheSystemAndPrintsTraces(t *testing.T) {
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, &out, io.Discard, options{traceQuiet: 100 * time.Millisecond}, func(url string) { urls <- url })
+		done <- run(ctx, &out, io.Discard, options{traceQuiet: 100 * time.Millisecond, binaries: testBinaries}, func(url string) { urls <- url })
 	}()
 	stopped := false
 	t.Cleanup(func() { // also when the test fails half-way: stop what run started
@@ -128,7 +150,7 @@ func TestRunStartsTheSystemAndPrintsTraces(t *testing.T) {
 // the process gets the spans, and each trace is printed as a tree. (The same with Jaeger, which
 // make test does not build: main_jaeger_test.go, go test -tags jaeger ./cmd/local/.)
 func TestRunWithOTelPrintsTraces(t *testing.T) {
-	out, stop := runOTel(t, options{traceQuiet: 300 * time.Millisecond, tracing: "otel"})
+	out, stop := runOTel(t, options{traceQuiet: 300 * time.Millisecond, tracing: "otel", binaries: testBinaries})
 	if !strings.Contains(out.String(), "OpenTelemetry spans go to a receiver in this process (OTLP http://127.0.0.1:") {
 		t.Fatalf("the banner does not say where the spans go:\n%s", out.String())
 	}
