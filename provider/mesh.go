@@ -125,13 +125,15 @@ func joinable(ctx *pulumi.Context, p *plain, in MeshRefInput, service string) (f
 
 // TracingArgs are the Tracing's inputs.
 type TracingArgs struct {
-	Mode              pulumi.StringInput  `pulumi:"mode,optional"`
-	SamplingFixedRate pulumi.Float64Input `pulumi:"samplingFixedRate,optional"`
-	SamplingReservoir pulumi.IntInput     `pulumi:"samplingReservoir,optional"`
+	Mode              pulumi.StringInput      `pulumi:"mode,optional"`
+	SamplingFixedRate pulumi.Float64Input     `pulumi:"samplingFixedRate,optional"`
+	SamplingReservoir pulumi.IntInput         `pulumi:"samplingReservoir,optional"`
+	Services          pulumi.StringArrayInput `pulumi:"services,optional"`
 }
 
 // Annotate describes the inputs.
 func (a *TracingArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.Services, "The X-Ray names (discovery names) of the system's services: the Tracing declares the X-Ray group of their traces and its fault group. Default none: no group.")
 	an.Describe(&a.Mode, `Tracing sidecar: "xray-daemon" (the X-Ray daemon, the apps use the X-Ray SDK) or "adot" (the ADOT collector, the apps use OpenTelemetry). Default xray-daemon.`)
 	an.Describe(&a.SamplingFixedRate, fmt.Sprintf("Share of requests traced beyond the reservoir, 0 to 1. Default %v.", xray.DefaultSamplingFixedRate))
 	an.Describe(&a.SamplingReservoir, fmt.Sprintf("Requests per second always traced, per service. Default %v.", xray.DefaultSamplingReservoir))
@@ -197,6 +199,8 @@ type Tracing struct {
 	Mode              pulumi.StringOutput  `pulumi:"mode"`
 	SamplingFixedRate pulumi.Float64Output `pulumi:"samplingFixedRate"`
 	SamplingReservoir pulumi.IntOutput     `pulumi:"samplingReservoir"`
+	GroupName         pulumi.StringOutput  `pulumi:"groupName"`
+	FaultGroupName    pulumi.StringOutput  `pulumi:"faultGroupName"`
 }
 
 // Annotate describes the component and its outputs.
@@ -206,6 +210,8 @@ func (t *Tracing) Annotate(an infer.Annotator) {
 	an.Describe(&t.Mode, "The tracing sidecar's mode.")
 	an.Describe(&t.SamplingFixedRate, "Share of requests traced beyond the reservoir.")
 	an.Describe(&t.SamplingReservoir, "Requests per second always traced, per service.")
+	an.Describe(&t.GroupName, "The X-Ray group of the services' traces (empty without services).")
+	an.Describe(&t.FaultGroupName, "The X-Ray group of those traces with a fault (empty without services).")
 }
 
 // NewTracing constructs the Tracing.
@@ -222,14 +228,18 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 		SamplingFixedRate: value(p, "samplingFixedRate", args.SamplingFixedRate, xray.DefaultSamplingFixedRate),
 		SamplingReservoir: value(p, "samplingReservoir", args.SamplingReservoir, xray.DefaultSamplingReservoir),
 	}
+	services := value[[]string](p, "services", args.Services, nil)
 	deps, declare, err := p.done("Tracing "+name, c)
 	if err != nil || !declare {
 		return c, err
 	}
-	// The Go component checks the settings; its rules come with each service.
-	if _, err := ref.part(ctx, name, parent, deps); err != nil {
+	// The Go component checks the settings and declares the groups; its rules come with
+	// each service.
+	system, err := ref.part(ctx, name, services, parent, deps)
+	if err != nil {
 		return nil, err
 	}
+	c.GroupName, c.FaultGroupName = system.GroupName, system.FaultGroupName
 	c.Name = pulumi.String(ref.Name).ToStringOutput()
 	c.Mode = pulumi.String(ref.Mode).ToStringOutput()
 	c.SamplingFixedRate = pulumi.Float64(ref.SamplingFixedRate).ToFloat64Output()
@@ -237,8 +247,8 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 	return c, nil
 }
 
-// part declares the Go tracing component named name.
-func (r TracingRef) part(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*xray.Tracing, error) {
+// part declares the Go tracing component named name, with the X-Ray groups of services.
+func (r TracingRef) part(ctx *pulumi.Context, name string, services []string, opts ...pulumi.ResourceOption) (*xray.Tracing, error) {
 	rate, reservoir := r.SamplingFixedRate, r.SamplingReservoir
-	return xray.NewTracing(ctx, name, &xray.TracingArgs{Name: r.Name, Mode: r.Mode, SamplingFixedRate: &rate, SamplingReservoir: &reservoir}, opts...)
+	return xray.NewTracing(ctx, name, &xray.TracingArgs{Name: r.Name, Mode: r.Mode, SamplingFixedRate: &rate, SamplingReservoir: &reservoir, Services: services}, opts...)
 }

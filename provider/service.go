@@ -156,6 +156,8 @@ type ServiceArgs struct {
 	WaitForSteadyState             pulumi.BoolInput        `pulumi:"waitForSteadyState,optional"`
 	Tags                           pulumi.StringMapInput   `pulumi:"tags,optional"`
 	Family                         pulumi.StringInput      `pulumi:"family,optional"`
+	NamePrefix                     pulumi.StringInput      `pulumi:"namePrefix,optional"`
+	DiscoveryName                  pulumi.StringInput      `pulumi:"discoveryName,optional"`
 	MinCount                       pulumi.IntInput         `pulumi:"minCount,optional"`
 	MaxCount                       pulumi.IntInput         `pulumi:"maxCount,optional"`
 	Scaling                        *ScalingInput           `pulumi:"scaling,optional"`
@@ -193,11 +195,13 @@ func (a *ServiceArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.TaskRoleArn, "Bring your own task role: the service creates none, and the role must allow what requiredTaskRolePolicy says. Default: created.")
 	an.Describe(&a.ExecutionRoleArn, "Bring your own execution role: the service creates none, and the role must allow what requiredExecutionRolePolicy says. Default: created.")
 	an.Describe(&a.ReadonlyRootFilesystem, "Read-only root filesystem for the app container. Default true; set false for an image that must write to disk.")
-	an.Describe(&a.LogGroupName, "The service's log group. Default /ecs/<name>.")
+	an.Describe(&a.LogGroupName, "The service's log group. Default /ecs/<namePrefix>/<name>.")
 	an.Describe(&a.LogRetentionDays, "Days the logs are kept. Default 30.")
 	an.Describe(&a.WaitForSteadyState, "Make the deployment wait until the tasks run and pass their health checks, and fail if they do not. Default true.")
 	an.Describe(&a.Tags, "Tags added to every resource.")
-	an.Describe(&a.Family, "Family of the task definition. Default: the service's name.")
+	an.Describe(&a.Family, "Family of the task definition. Default <namePrefix>-<name>.")
+	an.Describe(&a.NamePrefix, "Starts the service's account-unique physical names (task family, log group, alarms), so that two stacks or two teams cannot collide in one account. Default <project>-<stack>.")
+	an.Describe(&a.DiscoveryName, "The name clients call in the mesh (its DNS name) and the service's name in X-Ray; not a physical name. Default: the service's name.")
 	an.Describe(&a.MinCount, "Fewest tasks autoscaling keeps. Default desiredCount.")
 	an.Describe(&a.MaxCount, "Most tasks autoscaling starts. Default twice minCount.")
 	an.Describe(&a.Scaling, "How the task count follows the load. Default: see each field.")
@@ -301,6 +305,8 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		Tags:                           stringMap(p, "tags", args.Tags),
 		Secrets:                        secretEnvs(p, "secrets", args.Secrets),
 		Family:                         value(p, "family", args.Family, ""),
+		NamePrefix:                     value(p, "namePrefix", args.NamePrefix, ""),
+		DiscoveryName:                  value(p, "discoveryName", args.DiscoveryName, ""),
 		MinCount:                       value(p, "minCount", args.MinCount, 0),
 		MaxCount:                       value(p, "maxCount", args.MaxCount, 0),
 		AlarmTopicArn:                  args.AlarmTopicArn,
@@ -344,7 +350,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		return nil, err
 	}
 	if tracing != nil {
-		t, err := tracing.part(ctx, name+"-tracing", parent, deps)
+		t, err := tracing.part(ctx, name+"-tracing", nil, parent, deps)
 		if err != nil {
 			return nil, err
 		}

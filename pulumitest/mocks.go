@@ -56,14 +56,14 @@ type Resource struct {
 
 // Mocks implements pulumi.MockResourceMonitor and records what it sees.
 type Mocks struct {
-	stack string
+	project, stack string
 
 	mu        sync.Mutex
 	resources []Resource
 }
 
 // NewMocks returns mocks for a stack.
-func NewMocks(stack string) *Mocks { return &Mocks{stack: stack} }
+func NewMocks(stack string) *Mocks { return &Mocks{project: Project, stack: stack} }
 
 // NewResource records the resource and returns its id and outputs: its inputs plus
 // the attributes the provider would compute.
@@ -165,7 +165,7 @@ func (m *Mocks) urn(parent, typ, name string) string {
 			parentType = string(u.QualifiedType()) + "$"
 		}
 	}
-	return fmt.Sprintf("urn:pulumi:%s::%s::%s%s::%s", m.stack, Project, parentType, typ, name)
+	return fmt.Sprintf("urn:pulumi:%s::%s::%s%s::%s", m.stack, m.project, parentType, typ, name)
 }
 
 // RouteTableIds are the route tables the mocks say a VPC has (ec2.getRouteTables).

@@ -20,9 +20,15 @@ func Run(stack string, config map[string]string, program pulumi.RunFunc) (*Mocks
 // Pulumi.yaml is; "" for the current directory), which relative paths in the program are
 // resolved against.
 func RunAt(root, stack string, config map[string]string, program pulumi.RunFunc) (*Mocks, error) {
-	mocks := NewMocks(stack)
+	return RunProject(Project, root, stack, config, program)
+}
+
+// RunProject is RunAt for a program of another Pulumi project (ctx.Project()), e.g. another
+// team's program beside this one.
+func RunProject(project, root, stack string, config map[string]string, program pulumi.RunFunc) (*Mocks, error) {
+	mocks := &Mocks{project: project, stack: stack}
 	withConfig := func(info *pulumi.RunInfo) { info.Config = config; info.RootDirectory = root }
-	err := pulumi.RunErr(program, pulumi.WithMocks(Project, stack, mocks), withConfig)
+	err := pulumi.RunErr(program, pulumi.WithMocks(project, stack, mocks), withConfig)
 	return mocks, err
 }
 

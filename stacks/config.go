@@ -17,6 +17,7 @@ import (
 
 	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/naming"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 	"github.com/meshtrace/meshtrace/components/xray"
 )
@@ -37,6 +38,12 @@ const (
 // declared.
 type Config struct {
 	Environment string // "dev" or "prod"; default: "prod" for a stack named prod*, else "dev"
+
+	// NamePrefix starts every account-unique physical name of the stack: <project>-<stack>
+	// (naming.StackPrefix), so two stacks of one environment in one account cannot collide.
+	NamePrefix string
+	// LogGroupPath is the path of the services' log groups: /<project>/<stack>.
+	LogGroupPath string
 
 	MeshMode string // "serviceconnect" (default) or "appmesh"
 	// AllowDiscontinuedAppMesh acknowledges that App Mesh was discontinued on 2026-09-30;
@@ -297,10 +304,19 @@ func DefaultEnvironment(stack string) string {
 	return "dev"
 }
 
-// Parse builds the Config of a stack from its raw meshtrace: values (keys without the
-// namespace). Missing keys take the environment's default. Every unknown key and every
-// bad value is reported at once, each naming the key and what it accepts.
+// Project is the Pulumi project's name (Pulumi.yaml).
+const Project = "meshtrace"
+
+// Parse builds the Config of a stack of this project from its raw meshtrace: values (keys
+// without the namespace). Missing keys take the environment's default. Every unknown key
+// and every bad value is reported at once, each naming the key and what it accepts.
 func Parse(stack string, raw map[string]string) (Config, error) {
+	return ParseFor(Project, stack, raw)
+}
+
+// ParseFor is Parse for a stack of the named project (a copy of this program under another
+// project name gets names of its own).
+func ParseFor(project, stack string, raw map[string]string) (Config, error) {
 	var problems []string
 	known := map[string]bool{}
 	for _, k := range keys {
@@ -316,7 +332,11 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 	if v, ok := raw["environment"]; ok {
 		env = v
 	}
-	var c Config
+	c := Config{NamePrefix: naming.ForStack(project, stack), LogGroupPath: "/" + project + "/" + stack}
+	if err := naming.CheckPrefix(c.NamePrefix); err != nil {
+		problems = append(problems, fmt.Sprintf("project %q, stack %q: %v; physical names are <project>-<stack>: "+
+			"name the stack with lower-case letters, digits and single hyphens", project, stack, err))
+	}
 	for _, k := range keys {
 		v, set := raw[k.name]
 		if !set {
@@ -390,7 +410,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		ctx.Log.Warn(fmt.Sprintf("%s:environment is not set; using %q from the stack name %q. Set it explicitly.",
 			Namespace, DefaultEnvironment(ctx.Stack()), ctx.Stack()), nil)
 	}
-	return Parse(ctx.Stack(), raw)
+	return ParseFor(ctx.Project(), ctx.Stack(), raw)
 }
 
 func oneOf(dst *string, v string, allowed ...string) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/meshtrace/meshtrace/components/cluster"
 	"github.com/meshtrace/meshtrace/components/database"
 	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/naming"
 	"github.com/meshtrace/meshtrace/components/network"
 	"github.com/meshtrace/meshtrace/components/services"
 	"github.com/meshtrace/meshtrace/components/taskspec"
@@ -35,8 +36,8 @@ const (
 
 // Compose declares the system for a validated config and exports the stack outputs.
 func Compose(ctx *pulumi.Context, cfg Config) error {
-	p := &platform{cfg: cfg, prefix: "meshtrace-" + cfg.Environment, tags: pulumi.StringMap{
-		"project":     pulumi.String("meshtrace"),
+	p := &platform{cfg: cfg, prefix: cfg.NamePrefix, tags: pulumi.StringMap{
+		"project":     pulumi.String(ctx.Project()),
 		"environment": pulumi.String(cfg.Environment),
 		"stack":       pulumi.String(ctx.Stack()),
 	}}
@@ -75,9 +76,6 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		return err
 	}
 
-	if err := p.tracing.DeclareGroup(ctx); err != nil {
-		return err
-	}
 	if err := declareOperations(ctx, cfg, p.prefix, p.tags, p.topic, p.db, p.tracing, products, payments); err != nil {
 		return err
 	}
@@ -92,7 +90,7 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 // network, cluster, database, mesh, tracing and alarm topic declared for them.
 type platform struct {
 	cfg    Config
-	prefix string // meshtrace-<environment>, the prefix of physical names
+	prefix string // Config.NamePrefix (<project>-<stack>), the prefix of physical names
 	tags   pulumi.StringMap
 
 	net     *network.Network
@@ -113,7 +111,7 @@ func (p *platform) declareFoundation(ctx *pulumi.Context) error {
 	}
 	var err error
 	if cfg.Hardening.VpcEndpoints {
-		netArgs.Endpoints = &network.EndpointsArgs{PublicECRCachePrefix: p.prefix + "-ecr-public"}
+		netArgs.Endpoints = &network.EndpointsArgs{PublicECRCachePrefix: naming.Fit(p.prefix+"-ecr-public", network.MaxECRCachePrefixLength)}
 		if p.cache, err = newImageCache(ctx, netArgs.Endpoints.PublicECRCachePrefix); err != nil {
 			return err
 		}
@@ -180,6 +178,7 @@ func (p *platform) declareMeshTracingAndAlarms(ctx *pulumi.Context) error {
 		SamplingReservoir: &cfg.SamplingReservoir,
 		DaemonImage:       p.cache.address(orDefault(cfg.Hardening.XRayDaemonImage, xray.DaemonImage)),
 		CollectorImage:    p.cache.address(orDefault(cfg.Hardening.CollectorImage, xray.CollectorImage)),
+		Services:          []string{PaymentsName, ProductsName},
 		Tags:              p.tags,
 	})
 	if err != nil {
@@ -207,8 +206,8 @@ func (p *platform) serviceArgs(svc ServiceConfig, name string) *services.Service
 		AlarmThresholds:  &cfg.Operations.Thresholds,
 		Mesh:             p.mesh,
 		Parts:            []services.TaskPart{p.tracing},
-		Family:           p.prefix + "-" + name,
-		LogGroupName:     "/meshtrace/" + cfg.Environment + "/" + name,
+		NamePrefix:       p.prefix, // the task family <prefix>-<name> and the alarm names
+		LogGroupName:     cfg.LogGroupPath + "/" + name,
 		LogRetentionDays: cfg.LogRetentionDays,
 		AppHealthCheck:   appHealthCheck(name),
 		Tags:             p.tags,

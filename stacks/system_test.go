@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
+	"github.com/meshtrace/meshtrace/components/naming"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 	"github.com/meshtrace/meshtrace/pulumitest"
 )
@@ -38,7 +39,7 @@ const (
 // system is one stack in one mode combination, run under mocks.
 type system struct {
 	stack  string
-	prefix string // meshtrace-<environment>, the prefix of the stack's physical names
+	prefix string // <project>-<stack>, the prefix of the stack's physical names
 	modes  Modes
 	m      *pulumitest.Mocks
 }
@@ -48,7 +49,7 @@ func eachSystem(t *testing.T, fn func(t *testing.T, s system)) {
 	for _, stack := range []string{"dev", "prod"} {
 		for _, modes := range AllModes() {
 			t.Run(stack+"/"+modes.String(), func(t *testing.T) {
-				prefix := "meshtrace-" + DefaultEnvironment(stack)
+				prefix := naming.ForStack(Project, stack)
 				fn(t, system{stack: stack, prefix: prefix, modes: modes, m: runStack(t, stack, modes.Overrides())})
 			})
 		}

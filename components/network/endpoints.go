@@ -1,6 +1,7 @@
 package network
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -19,12 +20,16 @@ type EndpointsArgs struct {
 	// PublicECRCachePrefix, when set, declares an ECR pull-through cache rule for
 	// public.ecr.aws with this repository prefix: with no egress to the internet, images from
 	// public.ecr.aws are pulled as <account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>.
-	// Default "": none.
+	// At most MaxECRCachePrefixLength characters. Default "": none.
 	PublicECRCachePrefix string
 }
 
 // PublicECR is the upstream registry of the pull-through cache.
 const PublicECR = "public.ecr.aws"
+
+// MaxECRCachePrefixLength is ECR's limit for a pull-through cache rule's repository prefix
+// (botocore: CreatePullThroughCacheRule ecrRepositoryPrefix, 2 to 30 characters).
+const MaxECRCachePrefixLength = 30
 
 // InterfaceServices are the interface endpoints every stack with endpoints gets: what Fargate
 // calls through the task's network interface to start a task (ECR for the images, Logs for
@@ -115,6 +120,9 @@ func declareEndpoints(ctx *pulumi.Context, name string, cidr string, v vpcRef, a
 	e := &endpoints{securityGroupId: sg.ID().ToStringOutput(), s3PrefixListId: s3.PrefixListId, cacheRepos: pulumi.String("").ToStringOutput(),
 		resources: append(resources, s3)}
 	if args.PublicECRCachePrefix != "" {
+		if n := len(args.PublicECRCachePrefix); n > MaxECRCachePrefixLength {
+			return nil, fmt.Errorf("network %s: PublicECRCachePrefix %q is %d characters, ECR allows %d (naming.Fit shortens it)", name, args.PublicECRCachePrefix, n, MaxECRCachePrefixLength)
+		}
 		rule, err := ecr.NewPullThroughCacheRule(ctx, name+"-public-ecr", &ecr.PullThroughCacheRuleArgs{
 			EcrRepositoryPrefix: pulumi.String(args.PublicECRCachePrefix),
 			UpstreamRegistryUrl: pulumi.String(PublicECR),

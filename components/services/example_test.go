@@ -24,7 +24,7 @@ func inventoryProgram(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	tracing, err := xray.NewTracing(ctx, "inventory", &xray.TracingArgs{Mode: xray.ModeADOT})
+	tracing, err := xray.NewTracing(ctx, "inventory", &xray.TracingArgs{Mode: xray.ModeADOT, Services: []string{"stock", "inventory"}})
 	if err != nil {
 		return err
 	}

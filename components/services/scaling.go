@@ -124,9 +124,9 @@ type deploymentAlarms struct {
 
 // serviceConnectName is the service's name in Service Connect when it serves there (its
 // server-side metrics carry it as DiscoveryName), else empty.
-func serviceConnectName(name string, a ServiceArgs, m *mesh.Membership) string {
+func serviceConnectName(a ServiceArgs, m *mesh.Membership) string {
 	if m.ServiceConnect == nil || a.ClientOnly {
 		return ""
 	}
-	return name
+	return a.DiscoveryName
 }

@@ -45,13 +45,14 @@ func TestEveryServiceGetsScalingAndAlarmsWithoutExtraCode(t *testing.T) {
 		if !slices.Contains(svc.IgnoreChanges, "desiredCount") {
 			t.Errorf("%s: desiredCount is not ignored on updates", name)
 		}
-		if _, ok := m.Find("aws:cloudwatch/metricAlarm:MetricAlarm", name+"-running-tasks"); !ok {
+		// Alarm names start with the stack's prefix, <project>-<stack> (naming.StackPrefix).
+		if _, ok := m.Find("aws:cloudwatch/metricAlarm:MetricAlarm", "meshtrace-test-"+name+"-running-tasks"); !ok {
 			t.Errorf("%s: no running-tasks alarm", name)
 		}
 	}
 	// stock serves in Service Connect: its 5xx there roll its deployments back.
 	svc, _ := m.Find("aws:ecs/service:Service", "stock")
-	if got := svc.Plain()["alarms"].(map[string]any)["alarmNames"].([]any); !slices.Equal(got, []any{"stock-mesh-5xx"}) {
+	if got := svc.Plain()["alarms"].(map[string]any)["alarmNames"].([]any); !slices.Equal(got, []any{"meshtrace-test-stock-mesh-5xx"}) {
 		t.Errorf("stock deployment alarms %v", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/meshtrace/meshtrace/apps/contract"
 	"github.com/meshtrace/meshtrace/components/alarms"
 	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/naming"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
@@ -173,10 +174,18 @@ type ServiceArgs struct {
 	// ReadonlyRootFilesystem of the app (and init) container. Default true: our apps
 	// write nothing to disk; set false for an image that must.
 	ReadonlyRootFilesystem *bool
-	// Family of the task definition. Default: the service name.
+	// NamePrefix starts the service's account-unique physical names (task family, log
+	// group, alarms), so that two stacks or two teams cannot collide in one account.
+	// Default naming.StackPrefix: <project>-<stack>.
+	NamePrefix string
+	// DiscoveryName is the name clients call in the mesh (its DNS name, the Service Connect
+	// discovery name) and the service's name in X-Ray; it is not a physical name. Default:
+	// the service's name.
+	DiscoveryName string
+	// Family of the task definition. Default <NamePrefix>-<name>.
 	Family string
 	// LogGroupName and LogRetentionDays of the service's log group.
-	// Defaults /ecs/<name> and 30.
+	// Defaults /ecs/<NamePrefix>/<name> and 30.
 	LogGroupName     string
 	LogRetentionDays int
 	// WaitForSteadyState makes `pulumi up` wait until the service's tasks run and pass
@@ -234,8 +243,19 @@ type Service struct {
 	Port int
 }
 
-func (a *ServiceArgs) withDefaults(name string) (ServiceArgs, error) {
+// withDefaults validates the args and fills in defaults; stackPrefix is the default
+// NamePrefix (naming.StackPrefix).
+func (a *ServiceArgs) withDefaults(name, stackPrefix string) (ServiceArgs, error) {
 	d := *a
+	if d.NamePrefix == "" {
+		d.NamePrefix = stackPrefix
+	}
+	if err := naming.CheckPrefix(d.NamePrefix); err != nil {
+		return d, fmt.Errorf("service %s: %w (set NamePrefix)", name, err)
+	}
+	if d.DiscoveryName == "" {
+		d.DiscoveryName = name
+	}
 	if d.ClusterArn == nil || d.VpcId == nil || d.SubnetIds == nil {
 		return d, fmt.Errorf("service %s: ClusterArn, VpcId and SubnetIds are required", name)
 	}
@@ -327,10 +347,10 @@ func (a *ServiceArgs) withDefaults(name string) (ServiceArgs, error) {
 		d.AlarmThresholds = &alarms.Defaults
 	}
 	if d.Family == "" {
-		d.Family = name
+		d.Family = d.NamePrefix + "-" + name
 	}
 	if d.LogGroupName == "" {
-		d.LogGroupName = "/ecs/" + name
+		d.LogGroupName = "/ecs/" + d.NamePrefix + "/" + name
 	}
 	if d.LogRetentionDays == 0 {
 		d.LogRetentionDays = 30
@@ -354,9 +374,9 @@ func checkSecrets(service string, env map[string]pulumi.StringInput, secrets []S
 }
 
 // NewService declares the service. name is also its name in the mesh (the DNS name
-// clients use), so keep it short: products, payments.
+// clients use) unless DiscoveryName says otherwise, so keep it short: products, payments.
 func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
-	a, err := args.withDefaults(name)
+	a, err := args.withDefaults(name, naming.StackPrefix(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +436,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	// The alarms that roll a deployment back: the load balancer's, declared before the
 	// service; else those on its tasks, declared after it (they name it) under names known now.
 	clusterName := ClusterNameOf(a.ClusterArn)
-	deployment := deploymentAlarms{names: []string{alarms.TaskDeploymentAlarm(a.Family, serviceConnectName(name, a, membership))}}
+	deployment := deploymentAlarms{names: []string{alarms.TaskDeploymentAlarm(a.Family, serviceConnectName(a, membership))}}
 	if net.loadBalancer != nil {
 		deployment.names, deployment.resources, err = alarms.NewLoadBalancerAlarms(ctx, a.Family, &alarms.LoadBalancerArgs{
 			LoadBalancerArnSuffix: net.loadBalancer.ArnSuffix,
@@ -436,7 +456,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if err := alarms.NewTaskAlarms(ctx, a.Family, &alarms.TaskArgs{
 		ClusterName:   clusterName,
 		ServiceName:   service.Name,
-		DiscoveryName: serviceConnectName(name, a, membership),
+		DiscoveryName: serviceConnectName(a, membership),
 		TopicArn:      a.AlarmTopicArn,
 		Thresholds:    *a.AlarmThresholds,
 		Tags:          a.Tags,
@@ -620,7 +640,7 @@ func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef 
 func joinMesh(ctx *pulumi.Context, name string, a ServiceArgs, logGroupName pulumi.StringInput, region string,
 	parent pulumi.ResourceOption) (*mesh.Membership, pulumix.Output[taskspec.Part], error) {
 	var none pulumix.Output[taskspec.Part]
-	attachment := taskspec.Attachment{ServiceName: name, RunAsUser: a.Mesh.ProxyIgnoredUID()}
+	attachment := taskspec.Attachment{ServiceName: a.DiscoveryName, RunAsUser: a.Mesh.ProxyIgnoredUID()}
 	parts := []taskspec.Part{{TaskRoleStatements: a.TaskRoleStatements}}
 	for _, p := range a.Parts {
 		part, err := p.Attach(ctx, attachment, parent)
@@ -638,7 +658,7 @@ func joinMesh(ctx *pulumi.Context, name string, a ServiceArgs, logGroupName pulu
 		backends = append(backends, b.Membership)
 	}
 	membership, err := a.Mesh.Join(ctx, mesh.Member{
-		Name:              name,
+		Name:              a.DiscoveryName,
 		Port:              a.Port,
 		HealthCheckPath:   a.HealthCheckPath,
 		Backends:          backends,

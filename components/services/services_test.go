@@ -46,13 +46,13 @@ func TestArgsRejectMissingAndConflictingInputs(t *testing.T) {
 	for want, mutate := range cases {
 		a := base()
 		mutate(&a)
-		if _, err := a.withDefaults("svc"); err == nil || !strings.Contains(err.Error(), strings.TrimSpace(want)) {
+		if _, err := a.withDefaults("svc", "team-dev"); err == nil || !strings.Contains(err.Error(), strings.TrimSpace(want)) {
 			t.Errorf("%s: got %v", want, err)
 		}
 	}
 	a := base()
-	d, err := a.withDefaults("svc")
-	if err != nil || d.Port != 8080 || d.HealthCheckPath != "/healthz" || d.Cpu != 256 || d.Memory != 512 || d.DesiredCount != 1 || d.LogGroupName != "/ecs/svc" {
+	d, err := a.withDefaults("svc", "team-dev")
+	if err != nil || d.Port != 8080 || d.HealthCheckPath != "/healthz" || d.Cpu != 256 || d.Memory != 512 || d.DesiredCount != 1 || d.LogGroupName != "/ecs/team-dev/svc" || d.Family != "team-dev-svc" || d.DiscoveryName != "svc" {
 		t.Errorf("defaults %+v %v", d, err)
 	}
 	if d.MinCount != 1 || d.MaxCount != 2 || d.Scaling.CPUPercent != DefaultCPUPercent || d.Scaling.ScaleInCooldown <= d.Scaling.ScaleOutCooldown || d.AlarmThresholds == nil {

@@ -1,13 +1,14 @@
 package xray
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
 
 // X-Ray publishes only a trace count per group, so the faulty traces need a group of their
-// own: one per Tracing, over every attached service, next to the system's group.
-func TestDeclareGroupAddsTheFaultGroup(t *testing.T) {
+// own: one per Tracing, over every one of its services, next to the system's group.
+func TestTracingDeclaresTheGroupAndTheFaultGroup(t *testing.T) {
 	_, m, err := attach(t, TracingArgs{}, "", "a", "b")
 	if err != nil {
 		t.Fatal(err)
@@ -22,12 +23,54 @@ func TestDeclareGroupAddsTheFaultGroup(t *testing.T) {
 	}
 }
 
-// The fault group's name must fit X-Ray's 32 characters too: Name is refused beyond 25.
-func TestANameWhoseFaultGroupIsTooLongIsRefused(t *testing.T) {
-	if _, _, err := attach(t, TracingArgs{Name: strings.Repeat("x", 25)}, "", "a"); err != nil {
-		t.Errorf("a 25-character name: %v", err)
+// The groups come with NewTracing, whatever the order of the services declared after it (no
+// "call me last" step); without Services there is no group.
+func TestTheGroupsNeedNoStepAfterTheServices(t *testing.T) {
+	_, m, err := attach(t, TracingArgs{Services: []string{"a", "b"}}, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := attach(t, TracingArgs{Name: strings.Repeat("x", 26)}, "", "a"); err == nil || !strings.Contains(err.Error(), "fault group") {
-		t.Errorf("a 26-character name: %v", err)
+	g, ok := m.Find("aws:xray/group:Group", "sys")
+	if !ok || g.Plain()["filterExpression"] != `service("a") OR service("b")` || len(m.ByType("aws:xray/group:Group")) != 2 {
+		t.Errorf("groups before any service is attached: %v", m.ByType("aws:xray/group:Group"))
+	}
+	_, m, err = attach(t, TracingArgs{Services: []string{}}, "", "a")
+	if err != nil || len(m.ByType("aws:xray/group:Group")) != 0 {
+		t.Errorf("without Services: %d groups, %v; want none", len(m.ByType("aws:xray/group:Group")), err)
+	}
+}
+
+// X-Ray's names have at most 32 characters (botocore GroupName, RuleName): a long prefix
+// still gives names within the limit, distinct for distinct prefixes, with the readable part kept.
+func TestALongNameGivesXRayNamesWithinItsLimit(t *testing.T) {
+	groups := func(name string) []string {
+		_, m, err := attach(t, TracingArgs{Name: name}, "", "payments")
+		if err != nil {
+			t.Fatalf("name %q: %v", name, err)
+		}
+		var names []string
+		for _, g := range m.ByType("aws:xray/group:Group") {
+			names = append(names, g.Plain()["groupName"].(string))
+		}
+		for _, r := range m.ByType("aws:xray/samplingRule:SamplingRule") {
+			names = append(names, r.Plain()["ruleName"].(string))
+		}
+		return names
+	}
+	short := groups(strings.Repeat("x", 25))
+	if !slices.Contains(short, strings.Repeat("x", 25)+FaultGroupSuffix) {
+		t.Errorf("a 25-character name was changed: %v", short)
+	}
+	a, b := groups("meshtrace-prod-eu-west-1a"), groups("meshtrace-prod-eu-west-1b")
+	if len(a) != 3 {
+		t.Fatalf("names %v, want a group, a fault group and a rule", a)
+	}
+	for i := range a {
+		if len(a[i]) > 32 || len(b[i]) > 32 || !strings.HasPrefix(a[i], "meshtrace-prod-eu") {
+			t.Errorf("names %q, %q: over X-Ray's 32 characters or without their prefix", a[i], b[i])
+		}
+		if a[i] == b[i] {
+			t.Errorf("two stacks share the X-Ray name %q", a[i])
+		}
 	}
 }

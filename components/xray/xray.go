@@ -6,12 +6,14 @@ package xray
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/xray"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/meshtrace/meshtrace/apps/contract"
+	"github.com/meshtrace/meshtrace/components/naming"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 )
 
@@ -28,7 +30,8 @@ const (
 	DefaultSamplingReservoir = contract.DefaultSamplingReservoir // requests per second always traced, per service
 )
 
-// maxNameLength is X-Ray's limit for group and sampling rule names.
+// maxNameLength is X-Ray's limit for group and sampling rule names (botocore: GroupName,
+// RuleName max 32); longer names are shortened with a hash (naming.Fit).
 const maxNameLength = 32
 
 // FaultGroupSuffix names the fault group after the system's group.
@@ -51,13 +54,18 @@ type TracingArgs struct {
 	// DaemonImage and CollectorImage replace the pinned sidecar images (DaemonImage,
 	// CollectorImage), e.g. digest-pinned copies in your own registry. Default: pinned.
 	DaemonImage, CollectorImage string
+	// Services are the X-Ray names (discovery names) of the system's services: NewTracing
+	// declares the X-Ray group of their traces and its fault group, and Attach refuses a
+	// service not named here (the group would miss it). Default none: no group, e.g. where a
+	// system's services are declared in several programs and one of them declares the group.
+	Services []string
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
 
-// Tracing is the tracing of a system: attached to a service (services.ServiceArgs.Parts),
-// it declares the service's sampling rule and hands its task the sidecar; DeclareGroup
-// then declares the X-Ray group of every service attached so far.
+// Tracing is the tracing of a system: it declares the X-Ray group of the system's services
+// (TracingArgs.Services), and attached to a service (services.ServiceArgs.Parts) it
+// declares the service's sampling rule and hands its task the sidecar.
 type Tracing struct {
 	pulumi.ResourceState
 
@@ -73,7 +81,6 @@ type Tracing struct {
 	reservoir int
 	tags      pulumi.StringMap
 	args      TracingArgs
-	services  []string
 }
 
 // NewTracing declares the tracing component; its resources come with each service.
@@ -99,12 +106,18 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	if a.Name != "" {
 		prefix = a.Name
 	}
-	if len(prefix+FaultGroupSuffix) > maxNameLength {
-		return nil, fmt.Errorf("tracing %s: name longer than %d characters: its fault group %s%s would exceed X-Ray's %d characters",
-			name, maxNameLength-len(FaultGroupSuffix), prefix, FaultGroupSuffix, maxNameLength)
-	}
 	t := &Tracing{name: prefix, mode: a.Mode, rate: rate, reservoir: reservoir, tags: a.Tags, args: a}
+	seen := map[string]bool{}
+	for _, svc := range a.Services {
+		if svc == "" || seen[svc] {
+			return nil, fmt.Errorf("tracing %s: Services %v: names must be non-empty and distinct", name, a.Services)
+		}
+		seen[svc] = true
+	}
 	if err := ctx.RegisterComponentResource("meshtrace:xray:Tracing", name, t, opts...); err != nil {
+		return nil, err
+	}
+	if err := t.declareGroups(ctx); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -116,10 +129,11 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 // address and its wait for the sidecar to start; Envoy's X-Ray tracer; the X-Ray write
 // actions.
 func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pulumi.ResourceOption) (taskspec.Part, error) {
-	ruleName := t.name + "-" + to.ServiceName
-	if len(ruleName) > maxNameLength {
-		return taskspec.Part{}, fmt.Errorf("tracing %s: sampling rule name %q is longer than X-Ray's %d characters", t.name, ruleName, maxNameLength)
+	if len(t.args.Services) > 0 && !slices.Contains(t.args.Services, to.ServiceName) {
+		return taskspec.Part{}, fmt.Errorf("tracing %s: service %q is not in TracingArgs.Services %v, so the X-Ray group would not show it",
+			t.name, to.ServiceName, t.args.Services)
 	}
+	ruleName := naming.Fit(t.name+"-"+to.ServiceName, maxNameLength)
 	if _, err := xray.NewSamplingRule(ctx, ruleName, &xray.SamplingRuleArgs{
 		RuleName:      pulumi.String(ruleName),
 		Priority:      pulumi.Int(1000),
@@ -136,7 +150,6 @@ func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pu
 	}, opts...); err != nil {
 		return taskspec.Part{}, err
 	}
-	t.services = append(t.services, to.ServiceName)
 
 	sidecar := DaemonContainer(to.RunAsUser)
 	if t.args.DaemonImage != "" {
@@ -177,16 +190,17 @@ func AppTracing(mode string) string {
 	return "xray"
 }
 
-// DeclareGroup declares the X-Ray group that shows every service attached so far (call it
-// after the services), and the group of those traces with a fault, and registers the
-// component's outputs.
-func (t *Tracing) DeclareGroup(ctx *pulumi.Context) error {
-	if len(t.services) == 0 {
-		return fmt.Errorf("tracing %s: no service is attached, so the group would show nothing", t.name)
+// declareGroups declares the X-Ray group of the traces through the system's services, and
+// the group of those traces with a fault, and registers the component's outputs.
+func (t *Tracing) declareGroups(ctx *pulumi.Context) error {
+	if len(t.args.Services) == 0 {
+		none := pulumi.String("").ToStringOutput()
+		t.GroupName, t.GroupArn, t.FaultGroupName = none, none, none
+		return ctx.RegisterResourceOutputs(t, pulumi.Map{"groupName": none, "groupArn": none, "faultGroupName": none})
 	}
-	all, faults := GroupFilters(t.services)
+	all, faults := GroupFilters(t.args.Services)
 	group, err := xray.NewGroup(ctx, t.name, &xray.GroupArgs{
-		GroupName:        pulumi.String(t.name),
+		GroupName:        pulumi.String(naming.Fit(t.name, maxNameLength)),
 		FilterExpression: pulumi.String(all),
 		Tags:             t.tags,
 	}, pulumi.Parent(t))
@@ -194,7 +208,7 @@ func (t *Tracing) DeclareGroup(ctx *pulumi.Context) error {
 		return err
 	}
 	faultGroup, err := xray.NewGroup(ctx, t.name+FaultGroupSuffix, &xray.GroupArgs{
-		GroupName:        pulumi.String(t.name + FaultGroupSuffix),
+		GroupName:        pulumi.String(naming.Fit(t.name+FaultGroupSuffix, maxNameLength)),
 		FilterExpression: pulumi.String(faults),
 		Tags:             t.tags,
 	}, pulumi.Parent(t))

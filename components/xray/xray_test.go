@@ -13,11 +13,15 @@ import (
 	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
-// attach runs a Tracing attached to each of services, then DeclareGroup, under the mocks,
+// attach runs a Tracing of services (TracingArgs.Services, unless args names them) attached
+// to each of them, under the mocks,
 // and returns the parts.
 func attach(t *testing.T, args TracingArgs, runAsUser string, services ...string) ([]taskspec.Part, *pulumitest.Mocks, error) {
 	t.Helper()
 	var parts []taskspec.Part
+	if args.Services == nil {
+		args.Services = services
+	}
 	m, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
 		tr, err := NewTracing(ctx, "sys", &args)
 		if err != nil {
@@ -30,7 +34,7 @@ func attach(t *testing.T, args TracingArgs, runAsUser string, services ...string
 			}
 			parts = append(parts, p)
 		}
-		return tr.DeclareGroup(ctx)
+		return nil
 	})
 	return parts, m, err
 }
@@ -134,10 +138,10 @@ func TestTracingRejectsBadArgs(t *testing.T) {
 			t.Errorf("%s: got %v", want, err)
 		}
 	}
-	if _, _, err := attach(t, TracingArgs{}, "", "a-service-name-that-is-too-long"); err == nil || !strings.Contains(err.Error(), "32 characters") {
-		t.Errorf("long rule name: %v", err)
+	if _, _, err := attach(t, TracingArgs{Services: []string{"a"}}, "", "a", "b"); err == nil || !strings.Contains(err.Error(), `service "b" is not in TracingArgs.Services`) {
+		t.Errorf("a service the group does not show: %v", err)
 	}
-	if _, _, err := attach(t, TracingArgs{}, ""); err == nil || !strings.Contains(err.Error(), "no service is attached") {
-		t.Errorf("group without services: %v", err)
+	if _, _, err := attach(t, TracingArgs{Services: []string{"a", "a"}}, "", "a"); err == nil || !strings.Contains(err.Error(), "distinct") {
+		t.Errorf("a service named twice: %v", err)
 	}
 }
