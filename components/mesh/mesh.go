@@ -35,7 +35,8 @@ type Args struct {
 	// Mode is ModeServiceConnect or ModeAppMesh. Default ModeServiceConnect.
 	Mode string
 	// NamespaceArn, NamespaceId and NamespaceName are the Cloud Map private DNS
-	// namespace of the cluster (cluster.Cluster's outputs). Required.
+	// namespace of the cluster (cluster.Cluster's outputs). Service Connect needs only
+	// NamespaceArn; App Mesh needs only NamespaceId and NamespaceName.
 	NamespaceArn  pulumi.StringInput
 	NamespaceId   pulumi.StringInput
 	NamespaceName string

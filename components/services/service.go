@@ -193,6 +193,14 @@ type ServiceArgs struct {
 	// deployment, a missing permission). Costs the time of one rollout per changed
 	// service (a few minutes). Default true.
 	WaitForSteadyState *bool
+	// TransformContainers, TransformTaskDefinition and TransformService change what the
+	// service declares, for what these args do not cover (a log router sidecar, a stop
+	// timeout, ECS Exec). They run last, on the final values: the containers are the app's,
+	// the init container's and the parts' (the execution role still grants every image the
+	// result names). Default none.
+	TransformContainers     func([]taskspec.ContainerDefinition) ([]taskspec.ContainerDefinition, error)
+	TransformTaskDefinition func(*ecs.TaskDefinitionArgs)
+	TransformService        func(*ecs.ServiceArgs)
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -237,6 +245,10 @@ type Service struct {
 	// DeploymentAlarmNames are the alarms that roll a deployment of the service back.
 	DeploymentAlarmNames pulumi.StringArrayOutput `pulumi:"deploymentAlarmNames"`
 
+	// EcsService and TaskDefinition are the ECS resources the service declared, for what its
+	// outputs do not cover (their other outputs, dependencies of your own).
+	EcsService     *ecs.Service
+	TaskDefinition *ecs.TaskDefinition
 	// Membership is the service's place in the mesh, for the services that call it.
 	Membership *mesh.Membership
 	// Port is the app's port.
@@ -516,6 +528,11 @@ func containerDefinitions(name string, a ServiceArgs, in taskInputs) pulumi.Stri
 		if err != nil {
 			return "", fmt.Errorf("service %s: %w", name, err)
 		}
+		if a.TransformContainers != nil {
+			if defs, err = a.TransformContainers(defs); err != nil {
+				return "", fmt.Errorf("service %s: TransformContainers: %w", name, err)
+			}
+		}
 		return containerDefinitionsJSON(defs)
 	}).(pulumi.StringOutput)
 }
@@ -534,7 +551,7 @@ func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in t
 		}
 	}).(ecs.TaskDefinitionProxyConfigurationPtrOutput)
 
-	return ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
+	taskArgs := &ecs.TaskDefinitionArgs{
 		Family:                  pulumi.String(a.Family),
 		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
 		NetworkMode:             pulumi.String("awsvpc"),
@@ -549,7 +566,11 @@ func declareTaskDefinition(ctx *pulumi.Context, name string, a ServiceArgs, in t
 		ContainerDefinitions: containers,
 		ProxyConfiguration:   proxy,
 		Tags:                 a.Tags,
-	}, opts...)
+	}
+	if a.TransformTaskDefinition != nil {
+		a.TransformTaskDefinition(taskArgs)
+	}
+	return ecs.NewTaskDefinition(ctx, name, taskArgs, opts...)
 }
 
 func plainEnvironment(env map[string]pulumi.StringInput) pulumi.StringMap {
@@ -630,6 +651,9 @@ func declareECSService(ctx *pulumi.Context, name string, a ServiceArgs, taskDef 
 	}
 	for _, b := range a.Backends {
 		dependsOn = append(dependsOn, b) // call a backend only once it exists
+	}
+	if a.TransformService != nil {
+		a.TransformService(serviceArgs)
 	}
 	// Autoscaling owns the running count: a deploy must not reset it to DesiredCount.
 	return ecs.NewService(ctx, name, serviceArgs, append(opts, pulumi.DependsOn(dependsOn), pulumi.IgnoreChanges([]string{"desiredCount"}))...)
@@ -712,6 +736,7 @@ func (s *Service) export(ctx *pulumi.Context, a ServiceArgs, d declared) error {
 	s.LogGroupName = d.logGroupName
 	s.ImageUri = d.image
 	s.Membership = d.membership
+	s.EcsService, s.TaskDefinition = d.service, d.taskDef
 	d.net.exportTo(s)
 	s.ClusterName = d.clusterName
 	s.DeploymentAlarmNames = pulumi.ToStringArray(d.deploymentAlarms).ToStringArrayOutput()
