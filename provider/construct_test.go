@@ -128,15 +128,15 @@ func TestMeshAndTracing(t *testing.T) {
 	child(t, m, "aws:appmesh/mesh:Mesh", "legacy", "Mesh")
 
 	tr := mustConstruct(t, s, "Tracing", "shop", map[string]any{"mode": "adot", "samplingFixedRate": 0.5})
-	if tr["name"] != "shop" || tr["mode"] != "adot" || tr["samplingFixedRate"] != 0.5 || tr["samplingReservoir"] != 1.0 {
+	if tr["name"] != "meshtrace-test-shop" || tr["mode"] != "adot" || tr["samplingFixedRate"] != 0.5 || tr["samplingReservoir"] != 1.0 {
 		t.Errorf("tracing outputs %v", tr)
 	}
 	if n := len(m.ByType("aws:xray/group:Group")); n != 0 {
 		t.Errorf("a Tracing without services declared %d X-Ray groups", n)
 	}
 	shop := mustConstruct(t, s, "Tracing", "shop2", map[string]any{"services": []any{"orders", "stock"}})
-	group := child(t, m, "aws:xray/group:Group", "shop2", "Tracing")
-	if group.Plain()["filterExpression"] != `service("orders") OR service("stock")` || shop["groupName"] != "shop2" || shop["faultGroupName"] != "shop2-faults" {
+	group := child(t, m, "aws:xray/group:Group", "meshtrace-test-shop2", "Tracing")
+	if group.Plain()["filterExpression"] != `service("orders") OR service("stock")` || shop["groupName"] != "meshtrace-test-shop2" || shop["faultGroupName"] != "meshtrace-test-shop2-faults" {
 		t.Errorf("the group of a Tracing with services: %v, outputs %v", group.Plain(), shop)
 	}
 	if _, err := construct(t, s, "Tracing", "bad", map[string]any{"samplingFixedRate": 2.0}); err == nil || !strings.Contains(err.Error(), "SamplingFixedRate") {

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/meshtrace/meshtrace/components/mesh"
+	"github.com/meshtrace/meshtrace/components/naming"
 	"github.com/meshtrace/meshtrace/components/xray"
 )
 
@@ -206,7 +207,7 @@ type Tracing struct {
 // Annotate describes the component and its outputs.
 func (t *Tracing) Annotate(an infer.Annotator) {
 	an.Describe(&t, "A system's X-Ray tracing: pass its outputs as a Service's tracing, and the service declares its sampling rule (<name>-<service>), runs the tracing sidecar as the mesh's ignored UID and hands Envoy its X-Ray settings.")
-	an.Describe(&t.Name, "Prefix of the services' sampling rules: the component's name.")
+	an.Describe(&t.Name, "Prefix of the X-Ray group and of the services' sampling rules: <project>-<stack>-<component name>.")
 	an.Describe(&t.Mode, "The tracing sidecar's mode.")
 	an.Describe(&t.SamplingFixedRate, "Share of requests traced beyond the reservoir.")
 	an.Describe(&t.SamplingReservoir, "Requests per second always traced, per service.")
@@ -223,7 +224,8 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 	}
 	p := newPlain(ctx)
 	ref := TracingRef{
-		Name:              name,
+		Name: naming.StackPrefix(ctx) + "-" + name, // account-unique X-Ray names
+
 		Mode:              value(p, "mode", args.Mode, xray.ModeDaemon),
 		SamplingFixedRate: value(p, "samplingFixedRate", args.SamplingFixedRate, xray.DefaultSamplingFixedRate),
 		SamplingReservoir: value(p, "samplingReservoir", args.SamplingReservoir, xray.DefaultSamplingReservoir),

@@ -59,7 +59,8 @@ func TestTypeScriptExampleConstructsThroughTheProvider(t *testing.T) {
 	}
 	// the dependency the program's outputs carried reached the children.
 	dependsOn(t, admit, urnOf("Service", "payments"))
-	rule := child(t, m, "aws:xray/samplingRule:SamplingRule", "shop-inventory", "Service")
+	// The Tracing's names start with the program's <project>-<stack> (account-unique).
+	rule := child(t, m, "aws:xray/samplingRule:SamplingRule", "meshtrace-test-shop-inventory", "Service")
 	dependsOn(t, rule, urnOf("Tracing", "shop"))
 	td := child(t, m, "aws:ecs/taskDefinition:TaskDefinition", "inventory", "Service")
 	if defs := td.Plain()["containerDefinitions"].(string); !strings.Contains(defs, `"PAYMENT_ENDPOINT","value":"http://payments:8080"`) || !strings.Contains(defs, "aws-otel-collector") {

@@ -173,6 +173,7 @@ func (p *platform) declareMeshTracingAndAlarms(ctx *pulumi.Context) error {
 		return err
 	}
 	p.tracing, err = xray.NewTracing(ctx, p.prefix, &xray.TracingArgs{
+		Name:              p.prefix,
 		Mode:              cfg.TracingMode,
 		SamplingFixedRate: &cfg.SamplingFixedRate,
 		SamplingReservoir: &cfg.SamplingReservoir,

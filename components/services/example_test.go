@@ -54,6 +54,12 @@ func Example_anotherTeamsService() {
 // service's sources (its image's tag is their digest).
 func runInventory(t *testing.T) (*pulumitest.Mocks, error) {
 	t.Helper()
+	return pulumitest.RunAt(inventoryRoot(t), "test", nil, inventoryProgram)
+}
+
+// inventoryRoot is a project directory with the inventory service's sources.
+func inventoryRoot(t *testing.T) string {
+	t.Helper()
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "inventory"), 0o755); err != nil {
 		t.Fatal(err)
@@ -61,7 +67,7 @@ func runInventory(t *testing.T) (*pulumitest.Mocks, error) {
 	if err := os.WriteFile(filepath.Join(root, "inventory", "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return pulumitest.RunAt(root, "test", nil, inventoryProgram)
+	return root
 }
 
 func TestAnotherTeamsServiceDeploysWithTheComponents(t *testing.T) {

@@ -47,9 +47,9 @@ type TracingArgs struct {
 	// SamplingReservoir is how many requests per second are always traced.
 	// Default DefaultSamplingReservoir.
 	SamplingReservoir *int
-	// Name prefixes the X-Ray group and the sampling rules (<Name>-<service>). Default: the
-	// component's name. Set it where one system's tracing is declared once per service
-	// under other names (the component package, provider/, constructs it per service).
+	// Name prefixes the X-Ray group and the sampling rules (<Name>-<service>), names unique
+	// in the account. Default <project>-<stack>-<component name> (naming.StackPrefix), so two
+	// stacks or teams cannot collide.
 	Name string
 	// DaemonImage and CollectorImage replace the pinned sidecar images (DaemonImage,
 	// CollectorImage), e.g. digest-pinned copies in your own registry. Default: pinned.
@@ -102,7 +102,7 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	if !(rate >= 0 && rate <= 1) || reservoir < 0 {
 		return nil, fmt.Errorf("tracing %s: SamplingFixedRate must be 0..1 and SamplingReservoir >= 0", name)
 	}
-	prefix := name
+	prefix := naming.StackPrefix(ctx) + "-" + name
 	if a.Name != "" {
 		prefix = a.Name
 	}

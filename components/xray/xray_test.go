@@ -22,6 +22,9 @@ func attach(t *testing.T, args TracingArgs, runAsUser string, services ...string
 	if args.Services == nil {
 		args.Services = services
 	}
+	if args.Name == "" {
+		args.Name = "sys" // the default, <project>-<stack>-<name>: TestTheDefaultNameIsTheStacks
+	}
 	m, err := pulumitest.Run("test", nil, func(ctx *pulumi.Context) error {
 		tr, err := NewTracing(ctx, "sys", &args)
 		if err != nil {
@@ -143,5 +146,26 @@ func TestTracingRejectsBadArgs(t *testing.T) {
 	}
 	if _, _, err := attach(t, TracingArgs{Services: []string{"a", "a"}}, "", "a"); err == nil || !strings.Contains(err.Error(), "distinct") {
 		t.Errorf("a service named twice: %v", err)
+	}
+}
+
+// Without Name, the X-Ray names start with the program's <project>-<stack>, so two stacks
+// declaring one Tracing name do not collide.
+func TestTheDefaultNameIsTheStacks(t *testing.T) {
+	m, err := pulumitest.Run("prod-eu", nil, func(ctx *pulumi.Context) error {
+		tr, err := NewTracing(ctx, "shop", &TracingArgs{Services: []string{"orders"}})
+		if err != nil {
+			return err
+		}
+		_, err = tr.Attach(ctx, taskspec.Attachment{ServiceName: "orders"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token, name := range map[string]string{"aws:xray/group:Group": "meshtrace-prod-eu-shop", "aws:xray/samplingRule:SamplingRule": "meshtrace-prod-eu-shop-orders"} {
+		if _, ok := m.Find(token, name); !ok {
+			t.Errorf("no %s named %s: %v", token, name, m.ByType(token))
+		}
 	}
 }
