@@ -110,7 +110,8 @@ var (
 	identifierPattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
 	instanceClassPattern = regexp.MustCompile(`^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	engineVersionPattern = regexp.MustCompile(`^(\d+)(\.\d+)?$`)
-	imagePattern         = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+	// An image URI with a tag, a digest, or both (repo:tag@sha256:..., where the digest wins).
+	imagePattern = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$`)
 )
 
 // Values accepted by AWS for CloudWatch Logs retention (PutRetentionPolicy).

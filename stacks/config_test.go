@@ -312,6 +312,15 @@ func TestProdRefusesDevGradeSettings(t *testing.T) {
 	if _, err := Parse("prod", withCertificate(map[string]string{"productsImage": "ghcr.io/acme/products" + digest, "adotImage": "ghcr.io/acme/adot" + digest})); err != nil {
 		t.Errorf("digests refused: %v", err)
 	}
+	// A tag and its digest, as pinning tools write them: the digest pins it.
+	if _, err := Parse("prod", withCertificate(map[string]string{"xrayDaemonImage": "public.ecr.aws/xray/aws-xray-daemon:3.3.14" + digest})); err != nil {
+		t.Errorf("tag@digest refused: %v", err)
+	}
+	for _, bad := range []string{"public.ecr.aws/xray/aws-xray-daemon", "public.ecr.aws/xray/aws-xray-daemon@sha256:abc", "public.ecr.aws/xray/aws-xray-daemon" + digest + ":3.3"} {
+		if _, err := Parse("dev", map[string]string{"xrayDaemonImage": bad}); err == nil || !strings.Contains(err.Error(), "xrayDaemonImage") {
+			t.Errorf("image %s: %v, want refused", bad, err)
+		}
+	}
 	// Plain HTTP in prod only when the config says so.
 	_, err := Parse("prod", nil)
 	if err == nil || !strings.Contains(err.Error(), "meshtrace:certificateArn: or domainName must be set") || !strings.Contains(err.Error(), "allowPlainHttp") {
