@@ -115,8 +115,16 @@ func TestRotationDrillFailsWhenTheCredentialIsReadOnce(t *testing.T) {
 	if res.Failed() == 0 {
 		t.Fatalf("no request failed with the credential read once at start: the drill cannot tell a broken rotation (%s)", res)
 	}
-	if res.Statuses[http.StatusServiceUnavailable] != res.Failed() {
-		t.Errorf("failures %s: want every one a 503", res)
+	// Every failure products answered is a 503. Failing reads take longer, so on a loaded machine
+	// the load generator may find all its slots in flight and skip a request ("overloaded"):
+	// that is the drill's own limit, not an answer of products.
+	if res.Statuses[http.StatusServiceUnavailable] == 0 {
+		t.Errorf("failures %s: want 503s", res)
+	}
+	for _, f := range res.Failures {
+		if !strings.Contains(f, "status 503 ") && !strings.Contains(f, "overloaded: ") {
+			t.Errorf("a failure that is neither a 503 nor the load's own overload: %s", f)
+		}
 	}
 	logs := a.logs.String()
 	if !strings.Contains(logs, `"msg":"database authentication failed"`) || !strings.Contains(logs, `"sqlstate":"28P01"`) {
