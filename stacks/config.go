@@ -49,7 +49,10 @@ type Config struct {
 	// AllowDiscontinuedAppMesh acknowledges that App Mesh was discontinued on 2026-09-30;
 	// meshMode appmesh is refused without it.
 	AllowDiscontinuedAppMesh bool
-	TracingMode              string // "xray-daemon" (default) or "adot"
+	TracingMode              string // "adot" (default) or "xray-daemon"
+	// AllowXRayEndOfSupport acknowledges that the X-Ray daemon and SDKs reach end of support on
+	// 2027-02-25; from then on tracingMode xray-daemon is refused without it.
+	AllowXRayEndOfSupport bool
 
 	VpcCidr          string // default 10.0.0.0/16; prefix /16 to /24
 	NatGateways      string // "single" (dev) or "onePerAz" (prod)
@@ -131,8 +134,11 @@ var keys = []key{
 	{"allowDiscontinuedAppMesh", "false", "false", "true | false (true: acknowledge that meshMode appmesh cannot deploy since 2026-09-30)", func(c *Config, v string) error {
 		return boolean(&c.AllowDiscontinuedAppMesh, v)
 	}},
-	{"tracingMode", TracingXRayDaemon, TracingXRayDaemon, "xray-daemon | adot", func(c *Config, v string) error {
-		return oneOf(&c.TracingMode, v, TracingXRayDaemon, TracingADOT)
+	{"tracingMode", TracingADOT, TracingADOT, "adot | xray-daemon (the X-Ray daemon and SDKs: end of support 2027-02-25)", func(c *Config, v string) error {
+		return oneOf(&c.TracingMode, v, TracingADOT, TracingXRayDaemon)
+	}},
+	{"allowXRayEndOfSupport", "false", "false", "true | false (true: keep tracingMode xray-daemon from 2027-02-25 on, past the X-Ray daemon's and SDKs' end of support)", func(c *Config, v string) error {
+		return boolean(&c.AllowXRayEndOfSupport, v)
 	}},
 	{"vpcCidr", "10.0.0.0/16", "10.0.0.0/16", "an IPv4 CIDR from /16 to /24 (2 AZs x public + private subnets)", func(c *Config, v string) error {
 		p, err := netip.ParsePrefix(v)
@@ -371,6 +377,9 @@ func ParseFor(project, stack string, raw map[string]string) (Config, error) {
 			"the successor), or set %s:allowDiscontinuedAppMesh: true if you know what you are doing (an account that "+
 			"still has App Mesh access, or previews and tests only)", Namespace, c.MeshMode, why, MeshServiceConnect, Namespace))
 	}
+	if problem := tracingModeProblem(c, now()); problem != "" {
+		problems = append(problems, problem)
+	}
 	sort.Strings(problems)
 	if len(problems) > 0 {
 		return Config{}, &ConfigError{Problems: problems}
@@ -486,22 +495,26 @@ type Modes struct{ Mesh, Tracing string }
 func AllModes() []Modes {
 	var out []Modes
 	for _, m := range []string{MeshServiceConnect, MeshAppMesh} {
-		for _, t := range []string{TracingXRayDaemon, TracingADOT} {
+		for _, t := range []string{TracingADOT, TracingXRayDaemon} {
 			out = append(out, Modes{Mesh: m, Tracing: t})
 		}
 	}
 	return out
 }
 
-// Overrides is the stack config that selects these modes (App Mesh with its
-// acknowledgement, which tests and previews of that mode need).
+// Overrides is the stack config that selects these modes (App Mesh, and the X-Ray daemon
+// past its end of support, with their acknowledgements, which tests and previews of those
+// modes need).
 func (m Modes) Overrides() map[string]string {
 	o := map[string]string{Namespace + ":meshMode": m.Mesh, Namespace + ":tracingMode": m.Tracing}
 	if mesh.Discontinued(m.Mesh) != "" {
 		o[Namespace+":allowDiscontinuedAppMesh"] = "true"
 	}
+	if _, ends := xray.EndOfSupport(m.Tracing); ends {
+		o[Namespace+":allowXRayEndOfSupport"] = "true"
+	}
 	return o
 }
 
-// String names the combination, e.g. serviceconnect-xray-daemon.
+// String names the combination, e.g. serviceconnect-adot.
 func (m Modes) String() string { return m.Mesh + "-" + m.Tracing }

@@ -32,7 +32,8 @@ func TestConfigDefaultsPerEnvironment(t *testing.T) {
 	}{
 		{"environment", dev.Environment, prod.Environment, "dev", "prod"},
 		{"meshMode", dev.MeshMode, prod.MeshMode, MeshServiceConnect, MeshServiceConnect},
-		{"tracingMode", dev.TracingMode, prod.TracingMode, TracingXRayDaemon, TracingXRayDaemon},
+		{"tracingMode", dev.TracingMode, prod.TracingMode, TracingADOT, TracingADOT},
+		{"allowXRayEndOfSupport", dev.AllowXRayEndOfSupport, prod.AllowXRayEndOfSupport, false, false},
 		{"natGateways", dev.NatGateways, prod.NatGateways, "single", "onePerAz"},
 		{"dbMultiAz", dev.Database.MultiAZ, prod.Database.MultiAZ, false, true},
 		{"dbDeletionProtection", dev.Database.DeletionProtection, prod.Database.DeletionProtection, false, true},
@@ -68,7 +69,7 @@ func TestConfigEnvironmentFollowsStackNameUnlessSet(t *testing.T) {
 func TestConfigAcceptsGoodValues(t *testing.T) {
 	good := map[string]string{
 		"meshMode":              "appmesh",
-		"tracingMode":           "adot",
+		"tracingMode":           "xray-daemon",
 		"vpcCidr":               "172.20.0.0/20",
 		"natGateways":           "onePerAz",
 		"namespace":             "internal.example",
@@ -91,16 +92,17 @@ func TestConfigAcceptsGoodValues(t *testing.T) {
 		"samplingFixedRate":     "1",
 		"samplingReservoir":     "0",
 		"vpcEndpoints":          "true",
-		// appmesh is accepted with the acknowledgement.
+		// appmesh is accepted with the acknowledgement, and xray-daemon after 2027-02-25.
 		"allowDiscontinuedAppMesh": "true",
+		"allowXRayEndOfSupport":    "true",
 	}
 	c, err := Parse("dev", good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MeshMode != MeshAppMesh || c.TracingMode != TracingADOT || c.Products.Cpu != 1024 || c.Payments.Memory != 3072 ||
+	if c.MeshMode != MeshAppMesh || c.TracingMode != TracingXRayDaemon || c.Products.Cpu != 1024 || c.Payments.Memory != 3072 ||
 		c.Products.Image == "" || c.Payments.Image == "" || c.Database.EngineVersion != "16.4" || c.VpcCidr != "172.20.0.0/20" ||
-		!c.Hardening.VpcEndpoints {
+		!c.Hardening.VpcEndpoints || !c.AllowXRayEndOfSupport {
 		t.Errorf("values not applied: %+v", c)
 	}
 }
@@ -114,7 +116,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"environment", "staging", "dev | prod"},
 		{"meshMode", "istio", "serviceconnect | appmesh"},
 		{"meshMode", "", "serviceconnect | appmesh"},
-		{"tracingMode", "jaeger", "xray-daemon | adot"},
+		{"tracingMode", "jaeger", "adot | xray-daemon"},
+		{"allowXRayEndOfSupport", "maybe", "true | false"},
 		{"vpcCidr", "10.0.0.0", "IPv4 CIDR"},
 		{"vpcCidr", "10.0.0.300/16", "does not parse"},
 		{"vpcCidr", "10.0.0.0/26", "outside /16 to /24"},

@@ -330,8 +330,10 @@ func keysOf(m map[string]map[string]any) []string {
 func TestSidecarOverridesFromPublicECRGoThroughTheCache(t *testing.T) {
 	digest := "@sha256:" + strings.Repeat("d", 64)
 	m := runStack(t, "prod", map[string]string{
-		Namespace + ":xrayDaemonImage": "public.ecr.aws/xray/aws-xray-daemon" + digest,
-		Namespace + ":adotImage":       "123456789012.dkr.ecr.us-east-1.amazonaws.com/adot" + digest,
+		Namespace + ":tracingMode":           TracingXRayDaemon,
+		Namespace + ":allowXRayEndOfSupport": "true", // (the test outlives 2027-02-25)
+		Namespace + ":xrayDaemonImage":       "public.ecr.aws/xray/aws-xray-daemon" + digest,
+		Namespace + ":adotImage":             "123456789012.dkr.ecr.us-east-1.amazonaws.com/adot" + digest,
 	})
 	s := system{stack: "prod", prefix: "meshtrace-prod", m: m}
 	if got := s.containers(t, PaymentsName)["xray"].Image; got != "123456789012.dkr.ecr.us-east-1.amazonaws.com/meshtrace-prod-ecr-public/xray/aws-xray-daemon"+digest {

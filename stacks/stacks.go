@@ -25,6 +25,11 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	if notice := tracingNotice(cfg, now()); notice != "" {
+		if err := ctx.Log.Warn(notice, nil); err != nil {
+			return err
+		}
+	}
 	return Compose(ctx, cfg)
 }
 

@@ -197,6 +197,28 @@ var breakages = []breakage{
 		},
 	},
 	{
+		// The X-Ray proxy moved: the apps would poll sampling where nothing listens.
+		name:   "collector-proxy-elsewhere",
+		source: "dev-serviceconnect-adot.json",
+		mutate: func(t *testing.T, g *graph) {
+			g.editContainer(t, "payments", "xray", func(c map[string]any) {
+				for _, e := range c["environment"].([]any) {
+					env := e.(map[string]any)
+					if env["name"] == "AOT_CONFIG_CONTENT" {
+						proxy := "proxy_server:\n      endpoint: 127.0.0.1:2000"
+						if !strings.Contains(env["value"].(string), proxy) {
+							t.Fatalf("collector config has no %q", proxy)
+						}
+						env["value"] = strings.Replace(env["value"].(string), proxy, "proxy_server:\n      endpoint: 127.0.0.1:2001", 1)
+					}
+				}
+			})
+		},
+		want: []string{
+			`[adot] aws:ecs/taskDefinition:TaskDefinition payments: container app: AWS_XRAY_DAEMON_ADDRESS 127.0.0.1:2000: TCP 127.0.0.1:2000 is not the awsxray receiver's proxy_server.endpoint 127.0.0.1:2001, where sampling is polled`,
+		},
+	},
+	{
 		name:   "secret-of-another-database",
 		source: "dev-serviceconnect-xray-daemon.json",
 		mutate: func(t *testing.T, g *graph) {

@@ -255,18 +255,27 @@ def check_collector(graph, calls):
             messages = rules.check_collector_config(text)
             findings += [Finding("adot", subject, m) for m in messages]
             if not messages:
-                findings += daemon_address_findings(subject, containers, rules.awsxray_endpoint(text))
+                findings += daemon_address_findings(subject, containers, text)
     return findings
 
 
-def daemon_address_findings(subject, containers, endpoint):
-    """The X-Ray SDK's AWS_XRAY_DAEMON_ADDRESS must be where the awsxray receiver listens."""
+def daemon_address_findings(subject, containers, collector_config):
+    """AWS_XRAY_DAEMON_ADDRESS must be where the awsxray receiver takes segments (UDP: the X-Ray
+    SDK, Envoy) and where its proxy_server listens (TCP: the sampling rules and quotas that the
+    X-Ray SDK and the OpenTelemetry path's sampler poll)."""
+    endpoint = rules.awsxray_endpoint(collector_config)
+    proxy = rules.awsxray_proxy_endpoint(collector_config)
     findings = []
     for c in containers:
         address = rules.environment(c).get("AWS_XRAY_DAEMON_ADDRESS")
-        if address and address != endpoint:
-            message = f"container {c.get('name')}: AWS_XRAY_DAEMON_ADDRESS {address} is not the awsxray receiver's endpoint {endpoint}"
-            findings.append(Finding("adot", subject, message))
+        if not address:
+            continue
+        udp, tcp = rules.daemon_addresses(address)
+        where = f"container {c.get('name')}: AWS_XRAY_DAEMON_ADDRESS {address}"
+        if udp != endpoint:
+            findings.append(Finding("adot", subject, f"{where}: UDP {udp} is not the awsxray receiver's endpoint {endpoint}"))
+        if tcp != proxy:
+            findings.append(Finding("adot", subject, f"{where}: TCP {tcp} is not the awsxray receiver's proxy_server.endpoint {proxy}, where sampling is polled"))
     return findings
 
 

@@ -321,9 +321,34 @@ def undefined_components(config, pipelines):
     return errors
 
 
-def awsxray_endpoint(text):
+def awsxray_receiver(text):
     config = yaml.safe_load(text) or {}
-    return ((config.get("receivers") or {}).get("awsxray") or {}).get("endpoint")
+    return (config.get("receivers") or {}).get("awsxray") or {}
+
+
+def awsxray_endpoint(text):
+    """Where the awsxray receiver takes segments (UDP)."""
+    return awsxray_receiver(text).get("endpoint")
+
+
+def awsxray_proxy_endpoint(text):
+    """Where the awsxray receiver's X-Ray proxy listens (TCP): the apps poll X-Ray's sampling rules
+    and quotas there (apps/internal/tracing/xraysampler.go)."""
+    return (awsxray_receiver(text).get("proxy_server") or {}).get("endpoint")
+
+
+def daemon_addresses(value):
+    """The (UDP, TCP) addresses of an AWS_XRAY_DAEMON_ADDRESS, as the X-Ray SDK and the apps read
+    it: "host:port" is both; "tcp:host:port udp:host:port" (either order) names each."""
+    if " " not in value and not value.startswith(("tcp:", "udp:")):
+        return value, value
+    udp = tcp = None
+    for part in value.split():
+        if part.startswith("tcp:"):
+            tcp = part[len("tcp:"):]
+        elif part.startswith("udp:"):
+            udp = part[len("udp:"):]
+    return udp, tcp
 
 
 # --- CloudWatch Logs ----------------------------------------------------------------------

@@ -160,6 +160,14 @@ class CollectorTest(unittest.TestCase):
     def test_not_yaml(self):
         self.assertTrue(rules.check_collector_config("a: [")[0].startswith("AOT_CONFIG_CONTENT is not valid YAML"))
 
+    def test_proxy_endpoint_and_daemon_addresses(self):
+        self.assertIsNone(rules.awsxray_proxy_endpoint(COLLECTOR))
+        with_proxy = COLLECTOR.replace("awsxray: {endpoint: 127.0.0.1:2000}", "awsxray: {endpoint: 127.0.0.1:2000, proxy_server: {endpoint: 127.0.0.1:2001}}")
+        self.assertEqual(rules.awsxray_proxy_endpoint(with_proxy), "127.0.0.1:2001")
+        self.assertEqual(rules.daemon_addresses("127.0.0.1:2000"), ("127.0.0.1:2000", "127.0.0.1:2000"))
+        self.assertEqual(rules.daemon_addresses("tcp:127.0.0.1:2001 udp:127.0.0.1:2000"), ("127.0.0.1:2000", "127.0.0.1:2001"))
+        self.assertEqual(rules.daemon_addresses("udp:10.0.0.1:2000"), ("10.0.0.1:2000", None))
+
 
 class ReplayReferencesTest(unittest.TestCase):
     def test_resolve_path(self):

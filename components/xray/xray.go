@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/xray"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -22,6 +23,24 @@ const (
 	ModeDaemon = "xray-daemon" // the X-Ray daemon: maintenance mode since 2026-02-25, end of support 2027-02-25
 	ModeADOT   = "adot"        // the AWS Distro for OpenTelemetry collector: the successor
 )
+
+// The X-Ray SDKs and daemon (ModeDaemon) are in maintenance mode (critical security fixes
+// only) from DaemonMaintenanceSince and reach end of support (no releases at all) on
+// DaemonEndOfSupport, 00:00 UTC; the published releases stay downloadable, so the mode still
+// deploys. Source: https://docs.aws.amazon.com/xray/latest/devguide/xray-daemon-eos.html
+var (
+	DaemonMaintenanceSince = time.Date(2026, time.February, 25, 0, 0, 0, 0, time.UTC)
+	DaemonEndOfSupport     = time.Date(2027, time.February, 25, 0, 0, 0, 0, time.UTC)
+)
+
+// EndOfSupport returns the day AWS ends support of a mode's tracer, and false for a mode
+// without one (ModeADOT).
+func EndOfSupport(mode string) (time.Time, bool) {
+	if mode == ModeDaemon {
+		return DaemonEndOfSupport, true
+	}
+	return time.Time{}, false
+}
 
 // Sampling defaults: the X-Ray default rule's, which keeps the cost of tracing small and
 // still shows every service in the map.
@@ -166,7 +185,9 @@ func (t *Tracing) Attach(ctx *pulumi.Context, to taskspec.Attachment, opts ...pu
 		{Name: "TRACING", Value: AppTracing(t.mode)},
 	}
 	if t.mode == ModeADOT {
-		// The OpenTelemetry path polls no centralized rules: hand it this rule as local rules.
+		// The OpenTelemetry path polls X-Ray's centralized rules (this rule among them) through
+		// the collector's X-Ray proxy (apps/internal/tracing/xraysampler.go); these local rules
+		// are its fallback before the first poll answers and while the proxy is unreachable.
 		appEnv = append(appEnv, taskspec.KeyValuePair{Name: "TRACING_SAMPLING_RULES", Value: localRules(t.reservoir, t.rate)})
 	}
 	return taskspec.Part{

@@ -169,3 +169,15 @@ func TestTheDefaultNameIsTheStacks(t *testing.T) {
 		}
 	}
 }
+
+// The X-Ray daemon (and the SDK the apps use with it) has an end-of-support date; the ADOT
+// collector has none.
+func TestOnlyTheDaemonHasAnEndOfSupport(t *testing.T) {
+	end, ok := EndOfSupport(ModeDaemon)
+	if !ok || end.Format("2006-01-02") != "2027-02-25" || !end.Equal(DaemonMaintenanceSince.AddDate(1, 0, 0)) {
+		t.Errorf("daemon: end of support %v (%v), want 2027-02-25, a year after maintenance began", end, ok)
+	}
+	if end, ok := EndOfSupport(ModeADOT); ok {
+		t.Errorf("adot: end of support %v", end)
+	}
+}

@@ -23,8 +23,9 @@ func Graph(stack string, modes stacks.Modes) (pulumitest.Graph, error) {
 // types the stack files alone do not: a domain of its own (certificate, DNS records).
 var Variants = map[string]map[string]string{
 	"prod-domain": {stacks.Namespace + ":domainName": "shop.example.com", stacks.Namespace + ":hostedZoneId": "Z0123456789ABC"},
-	// A sidecar image copied into a private ECR repository of its own: its execution role must pull it.
-	"prod-private-sidecar": {stacks.Namespace + ":xrayDaemonImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/xray-daemon@sha256:" + strings.Repeat("1", 64)},
+	// A sidecar image (the default tracing mode's, the ADOT collector) copied into a private ECR
+	// repository of its own: its execution role must pull it.
+	"prod-private-sidecar": {stacks.Namespace + ":adotImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/adot@sha256:" + strings.Repeat("1", 64)},
 }
 
 func graphWith(stack string, overrides map[string]string) (pulumitest.Graph, error) {
