@@ -1,9 +1,11 @@
 package enginecheck
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -18,6 +20,8 @@ import (
 	"github.com/pulumi/pulumi/pkg/v3/resource/deploy"
 	"github.com/pulumi/pulumi/pkg/v3/resource/deploy/deploytest"
 	"github.com/pulumi/pulumi/pkg/v3/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
@@ -165,14 +169,20 @@ func (s *Stack) run(op lt.TestOp, cfg map[string]string, dryRun bool) Result {
 		Decrypter: config.NopDecrypter,
 		Snapshot:  lt.CloneSnapshot(s.T, s.Snapshot),
 	}
+	var logs syncBuffer // what the program logs (ctx.Log) through the host's engine service
 	opts := lt.TestUpdateOptions{
 		T:                s.T,
-		HostF:            s.host(cfg),
+		HostF:            s.host(cfg, &logs),
 		SkipDisplayTests: true,
 		UpdateOptions:    engine.UpdateOptions{Parallel: 4},
 	}
 	snap, err := op.RunStep(project, target, opts, dryRun, nil, validate, "")
 	res.Err = err
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.HasPrefix(line, "warning: ") || strings.HasPrefix(line, "error: ") {
+			res.Diags = append(res.Diags, line)
+		}
+	}
 	if !dryRun && snap != nil {
 		s.Snapshot = snap
 	}
@@ -187,9 +197,40 @@ func configMap(cfg map[string]string) config.Map {
 	return m
 }
 
-// host is the plugin host: the program as the language runtime, the fake providers.
-func (s *Stack) host(cfg map[string]string) deploytest.PluginHostFactory {
-	program := deploytest.NewLanguageRuntimeF(func(info plugin.RunInfo, _ *deploytest.ResourceMonitor) error {
+// syncBuffer is a bytes.Buffer safe for the host's concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// host is the plugin host: the program as the language runtime, the fake providers. The
+// program's log messages (ctx.Log) reach the host's engine service, which writes them to logs
+// ("warning: ..." a line), as `pulumi` shows them.
+func (s *Stack) host(cfg map[string]string, logs *syncBuffer) deploytest.PluginHostFactory {
+	return func() plugin.Host {
+		var host plugin.Host // set below, before the engine runs the program
+		program := s.program(func() string { return host.ServerAddr() })
+		sink := diag.DefaultSink(io.Discard, logs, diag.FormatOptions{Color: colors.Never})
+		host = deploytest.NewPluginHostF(sink, sink, program, nil, nil, s.providerLoaders()...)()
+		return host
+	}
+}
+
+// program is the language runtime that runs s.Program; engineAddr is the host's engine service.
+func (s *Stack) program(engineAddr func() string) deploytest.LanguageRuntimeFactory {
+	return deploytest.NewLanguageRuntimeF(func(info plugin.RunInfo, _ *deploytest.ResourceMonitor) error {
 		conf := map[string]string{}
 		for k, v := range info.Config {
 			conf[k.String()] = v
@@ -213,13 +254,18 @@ func (s *Stack) host(cfg map[string]string) deploytest.PluginHostFactory {
 			Parallel:      info.Parallel,
 			DryRun:        info.DryRun,
 			MonitorAddr:   info.MonitorAddress,
+			EngineAddr:    engineAddr(),
 		})
 		if err != nil {
 			return err
 		}
 		return pulumi.RunWithContext(ctx, s.Program)
 	})
-	loaders := []*deploytest.ProviderLoader{
+}
+
+// providerLoaders are the fake providers.
+func (s *Stack) providerLoaders() []*deploytest.ProviderLoader {
+	return []*deploytest.ProviderLoader{
 		deploytest.NewProviderLoader("aws", semver.MustParse(AwsVersion), func() (plugin.Provider, error) {
 			return s.Cloud.awsProvider(), nil
 		}),
@@ -230,7 +276,6 @@ func (s *Stack) host(cfg map[string]string) deploytest.PluginHostFactory {
 			return s.Cloud.dockerBuildProvider(), nil
 		}),
 	}
-	return deploytest.NewPluginHostF(nil, nil, program, nil, nil, loaders...)
 }
 
 // Resources lists the state's resources.

@@ -155,19 +155,7 @@ func lifecycle(t *testing.T, stackName string, modes stacks.Modes) {
 		if res.Err != nil {
 			t.Fatalf("preview failed: %v\n%s", res.Err, strings.Join(res.Diags, "\n"))
 		}
-		changes := res.Changes()
-		assertUntouched(t, changes, "meshtrace:network:Network", "meshtrace:database:Database")
-		assertChanges(t, changes, "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Service")
-		// What tracing may touch: the tasks (their sidecars), the services that run them, the
-		// tracing component's own resources and the task roles' policies.
-		for _, c := range changes {
-			switch {
-			case c.Type == "aws:ecs/taskDefinition:TaskDefinition", c.Type == "aws:ecs/service:Service",
-				c.Type == "aws:iam/rolePolicy:RolePolicy", under(c.URN, "meshtrace:xray:Tracing"):
-			default:
-				t.Errorf("%s %s: not something tracing is made of", c.Op, c.URN)
-			}
-		}
+		assertOnlyTracingChanges(t, res.Changes())
 		switchAndBack(t, s, res, otherCfg, cfg)
 	})
 
@@ -326,6 +314,23 @@ func assertUntouched(t *testing.T, changes []Step, componentTypes ...string) {
 			if under(c.URN, ct) {
 				t.Errorf("%s %s (under %s)", c.Op, c.URN, ct)
 			}
+		}
+	}
+}
+
+// assertOnlyTracingChanges fails unless a tracing change touches the tasks (their sidecars),
+// the services that run them, and nothing but those, the roles' policies and the tracing
+// component's own resources: not the network, not the database.
+func assertOnlyTracingChanges(t *testing.T, changes []Step) {
+	t.Helper()
+	assertUntouched(t, changes, "meshtrace:network:Network", "meshtrace:database:Database")
+	assertChanges(t, changes, "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Service")
+	for _, c := range changes {
+		switch {
+		case c.Type == "aws:ecs/taskDefinition:TaskDefinition", c.Type == "aws:ecs/service:Service",
+			c.Type == "aws:iam/rolePolicy:RolePolicy", under(c.URN, "meshtrace:xray:Tracing"):
+		default:
+			t.Errorf("%s %s: not something tracing is made of", c.Op, c.URN)
 		}
 	}
 }
