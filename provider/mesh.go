@@ -135,7 +135,7 @@ type TracingArgs struct {
 // Annotate describes the inputs.
 func (a *TracingArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.Services, "The X-Ray names (discovery names) of the system's services: the Tracing declares the X-Ray group of their traces and its fault group. Default none: no group.")
-	an.Describe(&a.Mode, `Tracing sidecar: "xray-daemon" (the X-Ray daemon, the apps use the X-Ray SDK) or "adot" (the ADOT collector, the apps use OpenTelemetry). Default xray-daemon.`)
+	an.Describe(&a.Mode, `Tracing sidecar: "xray-daemon" (the X-Ray daemon, the apps use the X-Ray SDK) or "adot" (the ADOT collector, the apps use OpenTelemetry). Default adot: the X-Ray daemon and SDKs reach end of support on 2027-02-25.`)
 	an.Describe(&a.SamplingFixedRate, fmt.Sprintf("Share of requests traced beyond the reservoir, 0 to 1. Default %v.", xray.DefaultSamplingFixedRate))
 	an.Describe(&a.SamplingReservoir, fmt.Sprintf("Requests per second always traced, per service. Default %v.", xray.DefaultSamplingReservoir))
 }
@@ -226,7 +226,7 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 	ref := TracingRef{
 		Name: naming.StackPrefix(ctx) + "-" + name, // account-unique X-Ray names
 
-		Mode:              value(p, "mode", args.Mode, xray.ModeDaemon),
+		Mode:              value(p, "mode", args.Mode, xray.ModeADOT),
 		SamplingFixedRate: value(p, "samplingFixedRate", args.SamplingFixedRate, xray.DefaultSamplingFixedRate),
 		SamplingReservoir: value(p, "samplingReservoir", args.SamplingReservoir, xray.DefaultSamplingReservoir),
 	}

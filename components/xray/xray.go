@@ -58,7 +58,8 @@ const FaultGroupSuffix = "-faults"
 
 // TracingArgs configures Tracing.
 type TracingArgs struct {
-	// Mode is ModeDaemon or ModeADOT. Default ModeDaemon.
+	// Mode is ModeADOT or ModeDaemon (end of support 2027-02-25, DaemonEndOfSupport).
+	// Default ModeADOT.
 	Mode string
 	// SamplingFixedRate is the share of requests traced beyond the reservoir.
 	// Default DefaultSamplingFixedRate.
@@ -106,7 +107,7 @@ type Tracing struct {
 func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pulumi.ResourceOption) (*Tracing, error) {
 	a := *args
 	if a.Mode == "" {
-		a.Mode = ModeDaemon
+		a.Mode = ModeADOT
 	}
 	if a.Mode != ModeDaemon && a.Mode != ModeADOT {
 		return nil, fmt.Errorf("tracing %s: Mode %q must be %q or %q", name, a.Mode, ModeDaemon, ModeADOT)

@@ -181,3 +181,18 @@ func TestOnlyTheDaemonHasAnEndOfSupport(t *testing.T) {
 		t.Errorf("adot: end of support %v", end)
 	}
 }
+
+// Without Mode a Tracing runs the ADOT collector and the apps OpenTelemetry: the X-Ray daemon
+// and SDKs reach end of support on 2027-02-25.
+func TestTheDefaultModeIsADOT(t *testing.T) {
+	parts, _, err := attach(t, TracingArgs{}, "", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := parts[0].Sidecars[0].Image; img != CollectorImage {
+		t.Errorf("default sidecar %s, want the collector %s", img, CollectorImage)
+	}
+	if !slices.Contains(parts[0].AppEnvironment, taskspec.KeyValuePair{Name: "TRACING", Value: "otel"}) {
+		t.Errorf("default app environment %v, want TRACING=otel", parts[0].AppEnvironment)
+	}
+}
