@@ -58,12 +58,16 @@ type Resource struct {
 type Mocks struct {
 	project, stack string
 
-	mu        sync.Mutex
-	resources []Resource
+	mu           sync.Mutex
+	resources    []Resource
+	stackOutputs map[string]map[string]any // what a StackReference to each stack reads
 }
 
 // NewMocks returns mocks for a stack.
 func NewMocks(stack string) *Mocks { return &Mocks{project: Project, stack: stack} }
+
+// NewProjectMocks returns mocks for a stack of another Pulumi project (RunProject).
+func NewProjectMocks(project, stack string) *Mocks { return &Mocks{project: project, stack: stack} }
 
 // NewResource records the resource and returns its id and outputs: its inputs plus
 // the attributes the provider would compute.
@@ -96,6 +100,10 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.resources = append(m.resources, r)
 	m.mu.Unlock()
 
+	if args.TypeToken == stackReferenceType {
+		outs, err := m.readStackReference(args)
+		return args.ID, outs, err
+	}
 	id := args.Name + "-id"
 	outs := args.Inputs.Copy()
 	if _, named := outs["name"]; !named && args.Custom {

@@ -26,10 +26,8 @@ func RunAt(root, stack string, config map[string]string, program pulumi.RunFunc)
 // RunProject is RunAt for a program of another Pulumi project (ctx.Project()), e.g. another
 // team's program beside this one.
 func RunProject(project, root, stack string, config map[string]string, program pulumi.RunFunc) (*Mocks, error) {
-	mocks := &Mocks{project: project, stack: stack}
-	withConfig := func(info *pulumi.RunInfo) { info.Config = config; info.RootDirectory = root }
-	err := pulumi.RunErr(program, pulumi.WithMocks(project, stack, mocks), withConfig)
-	return mocks, err
+	mocks := NewProjectMocks(project, stack)
+	return mocks, RunWith(mocks, root, config, program)
 }
 
 // RunStack runs program under mocks with the config of the repository's real

@@ -14,6 +14,7 @@ import (
 	"github.com/meshtrace/meshtrace/components/mesh"
 	"github.com/meshtrace/meshtrace/components/naming"
 	"github.com/meshtrace/meshtrace/components/network"
+	platformref "github.com/meshtrace/meshtrace/components/platform"
 	"github.com/meshtrace/meshtrace/components/services"
 	"github.com/meshtrace/meshtrace/components/taskspec"
 	"github.com/meshtrace/meshtrace/components/xray"
@@ -88,7 +89,10 @@ func Compose(ctx *pulumi.Context, cfg Config) error {
 		return err
 	}
 	p.export(ctx, products, payments)
-	return nil
+	// The references other stacks' programs import (docs/reuse.md).
+	return platformref.Export(ctx, platformref.Shared{
+		Network: p.net, Cluster: p.cl, Mesh: p.mesh, Tracing: p.tracing, Services: []*services.Service{products, payments},
+	})
 }
 
 // platform is what the services of a stack share: its config, names and tags, and the

@@ -39,6 +39,10 @@ type AppMeshArgs struct {
 	// service, so that Envoy gets its configuration without egress to the internet. Default
 	// nil: Envoy reaches App Mesh through NAT.
 	ControlPlaneEndpoint *ControlPlaneEndpoint
+	// MeshName joins an existing mesh (another stack's: platform.MeshRef): the component
+	// declares no mesh, nor ControlPlaneEndpoint (the mesh's owner did). Default: a new mesh,
+	// named after the component.
+	MeshName pulumi.StringInput
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -95,9 +99,17 @@ func NewAppMesh(ctx *pulumi.Context, name string, args *AppMeshArgs, opts ...pul
 	if err := checkIdleTimeout(a.IdleTimeoutSeconds); err != nil {
 		return nil, fmt.Errorf("app mesh %s: IdleTimeoutSeconds: %w", name, err)
 	}
+	if a.MeshName != nil && a.ControlPlaneEndpoint != nil {
+		return nil, fmt.Errorf("app mesh %s: set MeshName or ControlPlaneEndpoint: the existing mesh's owner declares its endpoint", name)
+	}
 	m := &AppMesh{name: name, args: a}
 	if err := ctx.RegisterComponentResource("meshtrace:mesh:AppMesh", name, m, opts...); err != nil {
 		return nil, err
+	}
+	if a.MeshName != nil {
+		m.MeshName = a.MeshName.ToStringOutput()
+		m.MeshArn = pulumi.String("").ToStringOutput() // not ours: callers need only its name
+		return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"meshName": m.MeshName, "meshArn": m.MeshArn})
 	}
 	mesh, err := appmesh.NewMesh(ctx, name, &appmesh.MeshArgs{
 		Name: pulumi.String(name),

@@ -45,6 +45,9 @@ type Args struct {
 	// ControlPlaneEndpoint: App Mesh mode declares a VPC endpoint for Envoy's management
 	// service there. Default nil: none.
 	ControlPlaneEndpoint *ControlPlaneEndpoint
+	// MeshName: App Mesh mode joins this existing mesh instead of declaring one
+	// (AppMeshArgs.MeshName). Default: a new mesh.
+	MeshName pulumi.StringInput
 	// Tags are added to every resource.
 	Tags pulumi.StringMap
 }
@@ -61,7 +64,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return m, nil
 	case ModeAppMesh:
 		m, err := NewAppMesh(ctx, name, &AppMeshArgs{NamespaceId: args.NamespaceId, NamespaceName: args.NamespaceName, EnvoyImage: args.EnvoyImage,
-			ControlPlaneEndpoint: args.ControlPlaneEndpoint, Tags: args.Tags}, opts...)
+			ControlPlaneEndpoint: args.ControlPlaneEndpoint, MeshName: args.MeshName, Tags: args.Tags}, opts...)
 		if err != nil {
 			return nil, err
 		}

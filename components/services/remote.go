@@ -8,9 +8,10 @@ import (
 	"github.com/meshtrace/meshtrace/components/mesh"
 )
 
-// RemoteBackendArgs describes a service declared elsewhere (another program or stack, or
-// the component package, provider/, which constructs each service on its own) that a
-// service here calls.
+// RemoteBackendArgs describes a service declared elsewhere that a service here calls: in
+// the component package (provider/, which constructs each service on its own), from another
+// component's outputs. A program in another stack does not fill it by hand: it imports the
+// service's ServiceRef from the stack (platform.Import) and calls ServiceRef.Backend.
 type RemoteBackendArgs struct {
 	// Name and Port are the backend's name in the mesh and its app's port. Required.
 	Name string

@@ -143,6 +143,21 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	return t, nil
 }
 
+// Settings are what a service in another program needs to be traced as this tracing's
+// services are (platform.TracingRef): the mode, the sampling and the sidecar images, defaults
+// resolved. Name and Tags are left out: they are the other program's.
+func (t *Tracing) Settings() TracingArgs {
+	rate, reservoir := t.rate, t.reservoir
+	daemon, collector := t.args.DaemonImage, t.args.CollectorImage
+	if daemon == "" {
+		daemon = DaemonImage
+	}
+	if collector == "" {
+		collector = CollectorImage
+	}
+	return TracingArgs{Mode: t.mode, SamplingFixedRate: &rate, SamplingReservoir: &reservoir, DaemonImage: daemon, CollectorImage: collector}
+}
+
 // Attach declares the service's sampling rule (a child of the resource in opts' Parent,
 // the service) and returns what tracing adds to its task: the sidecar, running as the
 // mesh's proxy-ignored user so its calls to X-Ray bypass the proxy; the app's daemon
