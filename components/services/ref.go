@@ -1,6 +1,8 @@
 package services
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 )
@@ -32,6 +34,9 @@ func (s *Service) Ref() pulumix.Output[ServiceRef] {
 // the services that call it (NewRemoteBackend): their security groups and mesh routes then
 // reach it as they reach a service declared in the same program. name names the stand-in.
 func (r ServiceRef) Backend(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*Service, error) {
+	if r.Endpoint == "" || r.SecurityGroupId == "" {
+		return nil, fmt.Errorf("backend %s: the reference to %q has no endpoint or no security group: %+v", name, r.DiscoveryName, r)
+	}
 	return NewRemoteBackend(ctx, name, &RemoteBackendArgs{
 		Name:            r.DiscoveryName,
 		Port:            r.Port,
