@@ -11,9 +11,12 @@ import (
 	"github.com/meshtrace/meshtrace/components/services"
 )
 
-// Backend is a service that a Service calls: the called Service's outputs of the same names.
+// Backend is a service that a Service calls: the called Service's outputs of the same names,
+// or, for a service of another stack, its reference as the stack exports it (an entry of
+// the platform stack's "services" output: services.ServiceRef), passed as it is.
 type Backend struct {
-	Name            string `pulumi:"name"`
+	Name            string `pulumi:"name,optional"`
+	DiscoveryName   string `pulumi:"discoveryName,optional"`
 	Port            int    `pulumi:"port,optional"`
 	Endpoint        string `pulumi:"endpoint"`
 	SecurityGroupId string `pulumi:"securityGroupId"`
@@ -21,7 +24,8 @@ type Backend struct {
 
 // Annotate describes the fields.
 func (b *Backend) Annotate(an infer.Annotator) {
-	an.Describe(&b.Name, "The called service's name (its Service's serviceName in the mesh: the component's name).")
+	an.Describe(&b.Name, "The called service's name in the mesh (the Service component's name). Set this or discoveryName.")
+	an.Describe(&b.DiscoveryName, "The called service's name in the mesh, as a stack's service reference names it. Set this or name.")
 	an.Describe(&b.Port, "The called service's port (its Service's port output). Default 8080.")
 	an.Describe(&b.Endpoint, "The called service's endpoint output, e.g. http://payments:8080.")
 	an.Describe(&b.SecurityGroupId, "The called service's securityGroupId output: it admits the caller on port.")
@@ -29,7 +33,8 @@ func (b *Backend) Annotate(an infer.Annotator) {
 
 // BackendArgs is a Backend of Inputs; BackendInput is either that or one output of a Backend.
 type BackendArgs struct {
-	Name            pulumi.StringInput `pulumi:"name"`
+	Name            pulumi.StringInput `pulumi:"name,optional"`
+	DiscoveryName   pulumi.StringInput `pulumi:"discoveryName,optional"`
 	Port            pulumi.IntInput    `pulumi:"port,optional"`
 	Endpoint        pulumi.StringInput `pulumi:"endpoint"`
 	SecurityGroupId pulumi.StringInput `pulumi:"securityGroupId"`
@@ -336,10 +341,13 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		if port == 0 { // unset, or absent from a Backend passed as one output
 			port = 8080
 		}
-		backends = append(backends, services.RemoteBackendArgs{
-			Name: value(p, fmt.Sprintf("backends[%d].name", i), b.Name, ""), Port: port,
-			Endpoint: b.Endpoint, SecurityGroupId: b.SecurityGroupId,
-		})
+		called := value(p, fmt.Sprintf("backends[%d].name", i), b.Name, "")
+		if discovery := value(p, fmt.Sprintf("backends[%d].discoveryName", i), b.DiscoveryName, ""); called == "" {
+			called = discovery
+		} else if discovery != "" && discovery != called {
+			return nil, fmt.Errorf("service %s: backends[%d]: name %q and discoveryName %q differ: set one", name, i, called, discovery)
+		}
+		backends = append(backends, services.RemoteBackendArgs{Name: called, Port: port, Endpoint: b.Endpoint, SecurityGroupId: b.SecurityGroupId})
 	}
 	deps, declare, err := p.done("Service "+name, c)
 	if err != nil || !declare {

@@ -185,9 +185,16 @@ var tsConfig = map[string]any{
 // runner against a constructing monitor, and returns how many components it constructed.
 func runTypeScript(t *testing.T, dir string, s integration.Server, tsConfig map[string]any, dryRun bool) int {
 	t.Helper()
+	return runTypeScriptWith(t, dir, s, tsConfig, dryRun, nil)
+}
+
+// runTypeScriptWith is runTypeScript for a program with stack references: a
+// pulumi.StackReference to a stack named in stackOutputs reads those outputs.
+func runTypeScriptWith(t *testing.T, dir string, s integration.Server, tsConfig map[string]any, dryRun bool, stackOutputs map[string]map[string]any) int {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	mon := &constructingMonitor{ResourceMonitorServer: fake.NewResourceMonitorServer(&fake.SimpleMonitor{}), s: s, dryRun: dryRun}
+	mon := &constructingMonitor{ResourceMonitorServer: fake.NewResourceMonitorServer(&fake.SimpleMonitor{}), s: s, dryRun: dryRun, stackOutputs: stackOutputs}
 	monAddr, monDone, err := fake.StartMonitorServer(ctx, mon)
 	if err != nil {
 		t.Fatal(err)
@@ -233,9 +240,28 @@ func runTypeScript(t *testing.T, dir string, s integration.Server, tsConfig map[
 // package's provider, as the engine does.
 type constructingMonitor struct {
 	*fake.ResourceMonitorServer
-	s           integration.Server
-	dryRun      bool
-	constructed int
+	s            integration.Server
+	dryRun       bool
+	constructed  int
+	stackOutputs map[string]map[string]any // what a StackReference to each stack reads
+}
+
+// ReadResource answers a StackReference's read, as the engine does, with the stack's outputs.
+func (m *constructingMonitor) ReadResource(ctx context.Context, req *pulumirpc.ReadResourceRequest) (*pulumirpc.ReadResourceResponse, error) {
+	if req.GetType() != "pulumi:pulumi:StackReference" {
+		return m.ResourceMonitorServer.ReadResource(ctx, req)
+	}
+	outputs, ok := m.stackOutputs[req.GetId()]
+	if !ok {
+		return nil, fmt.Errorf("no outputs for the stack reference to %q", req.GetId())
+	}
+	state := presource.NewPropertyMapFromMap(map[string]any{"name": req.GetId(), "outputs": outputs, "secretOutputNames": []any{}})
+	object, err := plugin.MarshalProperties(state, plugin.MarshalOptions{})
+	if err != nil {
+		return nil, err
+	}
+	urn := presource.NewURN("test", pulumitest.Project, "", tokens.Type(req.GetType()), req.GetName())
+	return &pulumirpc.ReadResourceResponse{Urn: string(urn), Properties: object}, nil
 }
 
 func (m *constructingMonitor) RegisterResource(ctx context.Context, req *pulumirpc.RegisterResourceRequest) (*pulumirpc.RegisterResourceResponse, error) {
