@@ -48,7 +48,7 @@ func TestReadmeIsShortAndItsLinksResolve(t *testing.T) {
 			t.Errorf("README.md links to %s: %v", l[1], err)
 		}
 	}
-	for _, doc := range []string{"docs/configuration.md", "docs/services.md", "docs/database.md", "docs/operating.md", "docs/verification.md", "docs/benchmarks.md", "checks/awsapi/README.md"} {
+	for _, doc := range []string{"docs/configuration.md", "docs/services.md", "docs/database.md", "docs/operating.md", "docs/verification.md", "docs/benchmarks.md", "docs/reuse.md", "docs/consumer-tests.md", "checks/awsapi/README.md"} {
 		if !strings.Contains(string(readme), "("+doc+")") {
 			t.Errorf("README.md does not link to %s", doc)
 		}

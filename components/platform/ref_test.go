@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,6 +24,30 @@ func TestEachReferenceIsExportedAndReadUnderOneName(t *testing.T) {
 			if js, pu := f.Tag.Get("json"), f.Tag.Get("pulumi"); js == "" || js != pu {
 				t.Errorf("%s.%s: json %q, pulumi %q", typ.Name(), f.Name, js, pu)
 			}
+		}
+	}
+}
+
+// docs/reuse.md names every output and every field of the references.
+func TestTheReuseDocNamesEveryField(t *testing.T) {
+	root, err := pulumitest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "reuse.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{NetworkOutput, ClusterOutput, MeshOutput, TracingOutput, ServicesOutput}
+	for _, ref := range []any{NetworkRef{}, ClusterRef{}, MeshRef{}, TracingRef{}, services.ServiceRef{}} {
+		typ := reflect.TypeOf(ref)
+		for i := range typ.NumField() {
+			names = append(names, typ.Field(i).Tag.Get("json"))
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(string(doc), "`"+n+"`") {
+			t.Errorf("docs/reuse.md does not name `%s`", n)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/meshtrace/meshtrace/components/taskspec"
@@ -120,6 +122,7 @@ func TestInventoryRunsOnThePlatformFromItsReferences(t *testing.T) {
 				if got, want := containers(t, inventory, "inventory")["xray"].Image, paymentsTask["xray"].Image; got == "" || got != want {
 					t.Errorf("inventory's tracing sidecar runs %q, payments' %q", got, want)
 				}
+				checkOthersRulesStay(t, platform)
 				if modes.Mesh == stacks.MeshAppMesh {
 					checkJoinsTheAppMesh(t, platform, inventory)
 				}
@@ -142,5 +145,50 @@ func checkJoinsTheAppMesh(t *testing.T, platform, inventory *pulumitest.Mocks) {
 	backends := func(n map[string]any) any { return n["spec"].(map[string]any)["backends"] }
 	if !reflect.DeepEqual(backends(node), backends(productsNode)) {
 		t.Errorf("inventory's node routes to %v, products' to %v", backends(node), backends(productsNode))
+	}
+}
+
+// The rule that admits inventory into payments' group is inventory's stack's resource. The
+// platform's next up leaves it alone only if no group of the platform declares its rules
+// inline (a group with inline rules is made to hold exactly those; the AWS provider's
+// SecurityGroup docs warn against mixing the two, docs/reuse.md).
+func checkOthersRulesStay(t *testing.T, platform *pulumitest.Mocks) {
+	t.Helper()
+	for _, sg := range platform.ByType("aws:ec2/securityGroup:SecurityGroup") {
+		if _, in := sg.Plain()["ingress"]; in {
+			t.Errorf("security group %s declares inline ingress rules", sg.Name)
+		}
+		if _, out := sg.Plain()["egress"]; out {
+			t.Errorf("security group %s declares inline egress rules", sg.Name)
+		}
+	}
+	if rules := platform.ByType("aws:ec2/securityGroupRule:SecurityGroupRule"); len(rules) > 0 {
+		t.Errorf("the platform declares %d aws.ec2.SecurityGroupRule resources, which conflict with aws.vpc rules", len(rules))
+	}
+}
+
+// docs/reuse.md shows this program's text and the TypeScript one's, word for word.
+func TestTheReuseDocShowsTheTestedPrograms(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/reuse.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(src), "func program(")
+	if start < 0 {
+		t.Fatal("main.go has no func program")
+	}
+	goProgram := string(src[start : start+strings.Index(string(src[start:]), "\n}\n")+3])
+	tsProgram, err := os.ReadFile("../ts-inventory/index.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, program := range map[string]string{"main.go's program": goProgram, "examples/ts-inventory/index.ts": string(tsProgram)} {
+		if !strings.Contains(string(doc), "\n"+program+"```") {
+			t.Errorf("docs/reuse.md does not show %s; paste:\n%s", name, program)
+		}
 	}
 }
