@@ -19,7 +19,9 @@ type Platform struct {
 	// Mesh joins the platform's mesh (a component of this program; it declares nothing).
 	Mesh mesh.Mesh
 	// Tracing traces this program's services as the platform's are: same mode, sampling and
-	// sidecar images; each service's sampling rule is named <Import's name>-<service>.
+	// sidecar images; each service's sampling rule is named after this program's stack
+	// (<project>-<stack>-<Import's name>-<service>, xray.NewTracing). It declares no X-Ray
+	// group: the platform's shows the traces through its services.
 	Tracing *xray.Tracing
 
 	name     string

@@ -97,8 +97,11 @@ func TestImportedSettingsReachTheService(t *testing.T) {
 	if admit.Plain()["securityGroupId"] != "sg-payments" || admit.Plain()["fromPort"] != 9000.0 {
 		t.Errorf("payments admits orders by %v", admit.Plain())
 	}
-	rule, _ := m.Find("aws:xray/samplingRule:SamplingRule", "platform-orders")
-	if rule.Plain()["fixedRate"] != 0.1 || rule.Plain()["reservoirSize"] != 2.0 {
+	rules := m.ByType("aws:xray/samplingRule:SamplingRule")
+	if len(rules) != 1 || rules[0].Plain()["serviceName"] != "orders" {
+		t.Fatalf("want orders' sampling rule, got %v", rules)
+	}
+	if rule := rules[0]; rule.Plain()["fixedRate"] != 0.1 || rule.Plain()["reservoirSize"] != 2.0 {
 		t.Errorf("the platform's sampling does not reach orders' rule: %v", rule.Plain())
 	}
 	svc, _ := m.Find("aws:ecs/service:Service", "orders")
