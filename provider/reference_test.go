@@ -85,3 +85,22 @@ func containsPair(env []taskspec.KeyValuePair, want taskspec.KeyValuePair) bool 
 	}
 	return false
 }
+
+// A backend is named by name or by discoveryName (a service reference's); two different
+// names are refused rather than one silently chosen.
+func TestABackendIsNamedOnce(t *testing.T) {
+	m := pulumitest.NewMocks("test")
+	s := server(t, m)
+	in := inventoryInputs("", "", "")
+	backend := in["backends"].([]any)[0].(map[string]any)
+	delete(backend, "name")
+	backend["discoveryName"] = "payments"
+	mustConstruct(t, s, "Service", "inventory", in)
+	child(t, m, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "inventory-to-payments-in", "Service")
+
+	in = inventoryInputs("", "", "")
+	in["backends"].([]any)[0].(map[string]any)["discoveryName"] = "pay"
+	if _, err := construct(t, s, "Service", "other", in); err == nil || !strings.Contains(err.Error(), `name "payments" and discoveryName "pay" differ`) {
+		t.Errorf("two names for one backend: %v", err)
+	}
+}

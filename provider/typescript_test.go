@@ -21,6 +21,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
 	"github.com/meshtrace/meshtrace/pulumitest"
+	"github.com/meshtrace/meshtrace/stacks"
 )
 
 // tsExample is the TypeScript team's program (README.md shows it); its node_modules, with
@@ -72,7 +73,7 @@ func TestTypeScriptExampleConstructsThroughTheProvider(t *testing.T) {
 // directory (its index.ts), MESHTRACE_TS_CONFIG its config as a JSON object (default: the
 // example's). The graph the package declared for it, under pulumitest's mocks, is written to
 // the file MESHTRACE_TS_GRAPH (default: the test log), for the team's own assertions or golden
-// file (docs/consumer-tests.md).
+// file (docs/consumer-tests.md). MESHTRACE_TS_PLATFORM: see below.
 func TestYourTypeScriptProgram(t *testing.T) {
 	program := os.Getenv("MESHTRACE_TS_PROGRAM")
 	if program == "" {
@@ -84,8 +85,19 @@ func TestYourTypeScriptProgram(t *testing.T) {
 			t.Fatalf("MESHTRACE_TS_CONFIG: %v", err)
 		}
 	}
+	// MESHTRACE_TS_PLATFORM names the platform stack the program references (e.g.
+	// organization/meshtrace/dev): the reference reads what this repository's stack of the
+	// last segment (dev) exports, the platform program run under the mocks.
+	var stackOutputs map[string]map[string]any
+	if name := os.Getenv("MESHTRACE_TS_PLATFORM"); name != "" {
+		outputs, _, err := pulumitest.StackOutputs(name[strings.LastIndex(name, "/")+1:], nil, stacks.Run)
+		if err != nil {
+			t.Fatalf("MESHTRACE_TS_PLATFORM %s: %v", name, err)
+		}
+		stackOutputs = map[string]map[string]any{name: outputs}
+	}
 	m := pulumitest.NewMocks("test")
-	runTypeScript(t, compileTypeScript(t, program), server(t, m), config, false)
+	runTypeScriptWith(t, compileTypeScript(t, program), server(t, m), config, false, stackOutputs)
 	graph, err := m.Graph(nil).JSON()
 	if err != nil {
 		t.Fatal(err)
