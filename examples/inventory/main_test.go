@@ -27,13 +27,57 @@ func run(t *testing.T, stack string, modes stacks.Modes) (platform, inventory *p
 	if err != nil {
 		t.Fatalf("platform %s: %v", stack, err)
 	}
-	name := "organization/meshtrace/" + stack
-	inventory = pulumitest.NewProjectMocks("inventory", "dev").WithStackOutputs(name, outputs)
+	return platform, runInventory(t, "inventory", "dev", stack, outputs), outputs
+}
+
+// runInventory runs this program as project's stack on the platform stack whose exports are
+// outputs.
+func runInventory(t *testing.T, project, stack, platformStack string, outputs map[string]any) *pulumitest.Mocks {
+	t.Helper()
+	name := "organization/meshtrace/" + platformStack
+	m := pulumitest.NewProjectMocks(project, stack).WithStackOutputs(name, outputs)
 	config := map[string]string{"inventory:platformStack": name, "inventory:image": "inventory:1.0.0"}
-	if err := pulumitest.RunWith(inventory, "", config, program); err != nil {
-		t.Fatalf("inventory on %s: %v", stack, err)
+	if err := pulumitest.RunWith(m, "", config, program); err != nil {
+		t.Fatalf("%s/%s on %s: %v", project, stack, platformStack, err)
 	}
-	return platform, inventory, outputs
+	return m
+}
+
+// Consumers share the platform's account: this program deployed as two stacks, and the same
+// program as another team's project, share no account-unique physical name with each other
+// or with the platform (each takes its names from its own <project>-<stack>).
+func TestConsumersAndThePlatformShareNoPhysicalName(t *testing.T) {
+	t.Chdir("../..")
+	for _, stack := range []string{"dev", "prod"} {
+		for _, modes := range stacks.AllModes() {
+			t.Run(stack+"/"+modes.String(), func(t *testing.T) {
+				platform, dev, outputs := run(t, stack, modes)
+				programs := map[string]*pulumitest.Mocks{
+					"platform":          platform,
+					"inventory/dev":     dev,
+					"inventory/staging": runInventory(t, "inventory", "staging", stack, outputs),
+					"orders/dev":        runInventory(t, "orders", "dev", stack, outputs),
+				}
+				if names, err := dev.PhysicalNames(); err != nil || len(names) < 5 {
+					t.Fatalf("inventory's physical names: %v %v", names, err)
+				}
+				for a, ma := range programs {
+					for b, mb := range programs {
+						if a >= b {
+							continue
+						}
+						shared, err := pulumitest.SharedPhysicalNames(ma, mb)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(shared) > 0 {
+							t.Errorf("%s and %s both name %v", a, b, shared)
+						}
+					}
+				}
+			})
+		}
+	}
 }
 
 func find(t *testing.T, m *pulumitest.Mocks, token, name string) map[string]any {
