@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 unformatted="$(gofmt -l $(git ls-files -co --exclude-standard '*.go'))"
 if [ -n "$unformatted" ]; then echo "gofmt needed on:"; echo "$unformatted"; exit 1; fi
 go vet ./...
+# -ldflags=-w: test binaries without DWARF (stack traces keep their symbols) link faster; the
+# pulumi-aws binaries' links are much of the suite's time (docs/verification.md).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-ldflags=-w"
 go test -count=1 -timeout 45m "$@" ./...
 # The program under the real Pulumi engine with fake providers (checks/engine, docs/verification.md):
 # a module of its own, so that the program's go.mod does not carry pulumi/pkg. It follows the
