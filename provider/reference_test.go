@@ -63,6 +63,18 @@ func TestTypeScriptInventoryUsesThePlatformStacksReferences(t *testing.T) {
 				if !reflect.DeepEqual(lb["subnets"], find(t, platform, "aws:lb/loadBalancer:LoadBalancer", "products")["subnets"]) {
 					t.Errorf("inventory's load balancer is in %v", lb["subnets"])
 				}
+				// Its sampling rule carries the consumer's own <project>-<stack> (the program runs
+				// as meshtrace/test): another stack of the consumer gets a rule of its own.
+				// (The mocks recorded the preview's and the update's.)
+				rules := m.ByType("aws:xray/samplingRule:SamplingRule")
+				for _, r := range rules {
+					if r.Plain()["ruleName"] != "meshtrace-test-inventory" {
+						t.Errorf("inventory's sampling rule %v, want it named meshtrace-test-inventory", r.Plain()["ruleName"])
+					}
+				}
+				if len(rules) == 0 {
+					t.Error("inventory declared no sampling rule")
+				}
 			})
 		}
 	}

@@ -13,7 +13,7 @@ const inventory = new meshtrace.Service("inventory", {
     clusterArn: cluster.arn, vpcId: network.vpcId, subnetIds: network.privateSubnetIds,
     public: true, publicSubnetIds: network.publicSubnetIds, // its own internet-facing load balancer
     mesh: { mode: mesh.mode, namespaceArn: mesh.namespaceArn },
-    tracing: { name: "platform", mode: tracing.mode, samplingFixedRate: tracing.samplingFixedRate, samplingReservoir: tracing.samplingReservoir },
+    tracing: { name: `${pulumi.getProject()}-${pulumi.getStack()}`, mode: tracing.mode, samplingFixedRate: tracing.samplingFixedRate, samplingReservoir: tracing.samplingReservoir },
     image: config.require("image"),
     environment: { PAYMENT_ENDPOINT: payments.endpoint },
     backends: [payments], // payments admits inventory, the mesh routes to it
