@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,12 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meshtrace/meshtrace/internal/syncbuf"
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
@@ -23,24 +22,6 @@ func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // slogTo is a JSON logger writing to w, as products logs.
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
 
-// logBuffer collects a logger's JSON lines; safe for concurrent handlers.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is products' app on a database of its own, migrated (dev data set included), serving
 // as its app role with a password file as credential source.
 type fixture struct {
@@ -48,7 +29,7 @@ type fixture struct {
 	db     testDB
 	cfg    dbConfig
 	master *pgxpool.Pool // the owner, for changes behind products' back
-	logs   *logBuffer
+	logs   *syncbuf.Buffer
 }
 
 // newApp migrates a new database on pg and returns products' app on it. Its payments client
@@ -67,7 +48,7 @@ func newApp(t *testing.T, pg *testenv.Postgres, src func(credentialSource) crede
 		source = src(source)
 	}
 	pool := newPool(t, cfg, source)
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slogTo(logs)
 	t.Cleanup(func() {
 		if t.Failed() {

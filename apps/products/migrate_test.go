@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meshtrace/meshtrace/internal/syncbuf"
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
@@ -260,7 +261,7 @@ ALTER TABLE core.dim_product ADD COLUMN test_note text;
 -- +goose Down
 ALTER TABLE core.dim_product DROP COLUMN test_note;
 `)
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- runMigrate(ctx, cfg, alter, slogTo(logs)) }()
 

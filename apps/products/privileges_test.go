@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meshtrace/meshtrace/internal/syncbuf"
 )
 
 // The app role, as `products migrate` leaves it, can read core.dim_product and nothing else:
@@ -111,7 +113,7 @@ func TestIAMAppRoleHasNoPasswordAndGetsRDSIAM(t *testing.T) {
 	if err := pg.SetRolePassword(ctx, db.role, "left-over"); err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg.AppAuth = appAuthIAM
 	if err := runMigrate(ctx, cfg, migrations(), slogTo(logs)); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package enginecheck
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/meshtrace/meshtrace/internal/syncbuf"
 	"github.com/meshtrace/meshtrace/pulumitest"
 )
 
@@ -169,7 +169,7 @@ func (s *Stack) run(op lt.TestOp, cfg map[string]string, dryRun bool) Result {
 		Decrypter: config.NopDecrypter,
 		Snapshot:  lt.CloneSnapshot(s.T, s.Snapshot),
 	}
-	var logs syncBuffer // what the program logs (ctx.Log) through the host's engine service
+	var logs syncbuf.Buffer // what the program logs (ctx.Log) through the host's engine service
 	opts := lt.TestUpdateOptions{
 		T:                s.T,
 		HostF:            s.host(cfg, &logs),
@@ -197,28 +197,10 @@ func configMap(cfg map[string]string) config.Map {
 	return m
 }
 
-// syncBuffer is a bytes.Buffer safe for the host's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // host is the plugin host: the program as the language runtime, the fake providers. The
 // program's log messages (ctx.Log) reach the host's engine service, which writes them to logs
 // ("warning: ..." a line), as `pulumi` shows them.
-func (s *Stack) host(cfg map[string]string, logs *syncBuffer) deploytest.PluginHostFactory {
+func (s *Stack) host(cfg map[string]string, logs *syncbuf.Buffer) deploytest.PluginHostFactory {
 	return func() plugin.Host {
 		var host plugin.Host // set below, before the engine runs the program
 		program := s.program(func() string { return host.ServerAddr() })

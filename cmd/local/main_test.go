@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,10 +8,10 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/meshtrace/meshtrace/internal/syncbuf"
 	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
@@ -36,26 +35,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is written by the printer's timers and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestTracePrinterPrintsATraceOnceItIsQuiet(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	p := newTracePrinter(&out, 100*time.Millisecond)
 	p.add(testenv.Document{Segment: testenv.Segment{ID: "q1", TraceID: "t1", ParentID: "c1", Name: "payments", StartTime: 1.002, EndTime: 1.003}})
 	p.add(testenv.Document{Segment: testenv.Segment{ID: "p1", TraceID: "t1", Name: "products", StartTime: 1, EndTime: 1.005,
@@ -75,7 +56,7 @@ func TestTracePrinterPrintsATraceOnceItIsQuiet(t *testing.T) {
 }
 
 func TestTracePrinterFlushPrintsPendingTraces(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	p := newTracePrinter(&out, time.Hour)
 	p.add(testenv.Document{Segment: testenv.Segment{ID: "p1", TraceID: "t1", Name: "products", StartTime: 1, EndTime: 1.001}})
 	p.flush()
@@ -87,7 +68,7 @@ func TestTracePrinterFlushPrintsPendingTraces(t *testing.T) {
 // TestRunStartsTheSystemAndPrintsTraces runs the command as a person would, minus the terminal.
 func TestRunStartsTheSystemAndPrintsTraces(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out syncbuf.Buffer
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -160,10 +141,10 @@ func TestRunWithOTelPrintsTraces(t *testing.T) {
 
 // runOTel runs the command with opts, makes a request of each endpoint once the system is ready,
 // and returns what it prints; stop is Ctrl-C (the test fails if run does not end cleanly).
-func runOTel(t *testing.T, opts options) (out *syncBuffer, stop func()) {
+func runOTel(t *testing.T, opts options) (out *syncbuf.Buffer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out = &syncBuffer{}
+	out = &syncbuf.Buffer{}
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -210,7 +191,7 @@ func runOTel(t *testing.T, opts options) (out *syncBuffer, stop func()) {
 // its client span -> payments' server span; products -> SQL; each trace headed by its X-Ray id
 // and then link (a regular expression, "" for none). It returns the payments trace's match: the
 // whole, the X-Ray id and, with a link, the trace id in it.
-func wantOTelTrees(t *testing.T, out *syncBuffer, link string) []string {
+func wantOTelTrees(t *testing.T, out *syncbuf.Buffer, link string) []string {
 	t.Helper()
 	call := regexp.MustCompile(`(?m)^trace (1-[0-9a-f]{8}-[0-9a-f]{24}) \(3 spans\)` + link + `\n` +
 		`products: GET /api/1\.0/payments \(server\)  GET /api/1\.0/payments  -> 200  [0-9.]+ ms\n` +

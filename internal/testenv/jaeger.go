@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/meshtrace/meshtrace/internal/syncbuf"
 )
 
 // JaegerPackage is the Jaeger program (v2: an OpenTelemetry Collector distribution with an
@@ -106,7 +108,7 @@ type Jaeger struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{}
-	logs   lockedBuffer
+	logs   syncbuf.Buffer
 	dir    string
 }
 

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshtrace/meshtrace/internal/syncbuf"
 )
 
 // Packages of the two services, as go build names them.
@@ -287,7 +289,7 @@ type Service struct {
 	binary string
 	env    []string
 	output io.Writer
-	logs   lockedBuffer
+	logs   syncbuf.Buffer
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -452,24 +454,6 @@ func concat(lists ...[]string) []string {
 		all = append(all, l...)
 	}
 	return all
-}
-
-// lockedBuffer is a bytes.Buffer that the stdout and stderr copiers can share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // prefixWriter writes each line with a prefix, so two services' logs can share a terminal.
