@@ -35,7 +35,7 @@ type fixture struct {
 // newApp migrates a new database on pg and returns products' app on it. Its payments client
 // points at a closed port: these tests do not call payments (the end-to-end tests in apps/e2e
 // do, with the real payments service). src replaces the credential source when not nil.
-func newApp(t *testing.T, pg *testenv.Postgres, src func(credentialSource) credentialSource) fixture {
+func newApp(t testing.TB, pg *testenv.Postgres, src func(credentialSource) credentialSource) fixture {
 	t.Helper()
 	db := newDatabase(t, pg)
 	db.migrate(t)

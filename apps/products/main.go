@@ -89,14 +89,7 @@ func serveMain(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var sqlTracer pgx.QueryTracer
-	switch tracer.Mode() {
-	case tracing.ModeXRay:
-		sqlTracer = newSQLTracer(cfg.DB)
-	case tracing.ModeOTel:
-		sqlTracer = newOTelSQLTracer(tracer.TracerProvider(), cfg.DB)
-	}
-	pool, err := openPool(ctx, cfg.DB, src, sqlTracer)
+	pool, err := openPool(ctx, cfg.DB, src, sqlTracerFor(tracer, cfg.DB))
 	if err != nil {
 		return err
 	}
@@ -114,6 +107,18 @@ func serveMain(log *slog.Logger) error {
 	log.Info("starting", "tracing", tracer.Mode(), "payments", cfg.PaymentsURL, "db_host", cfg.DB.Host,
 		"db_user", cfg.DB.User, "db_auth", cfg.DB.Auth, "db_sslmode", cfg.DB.SSLMode, "db_max_conns", cfg.DB.MaxConns)
 	return server.ListenAndServe(ctx, ":"+strconv.Itoa(cfg.Port), tracer.Middleware(a.routes()), log)
+}
+
+// sqlTracerFor is the pool's query tracer in tracer's mode: X-Ray SQL subsegments, OpenTelemetry
+// SQL spans, or none when tracing is off.
+func sqlTracerFor(tracer *tracing.Tracer, cfg dbConfig) pgx.QueryTracer {
+	switch tracer.Mode() {
+	case tracing.ModeXRay:
+		return newSQLTracer(cfg)
+	case tracing.ModeOTel:
+		return newOTelSQLTracer(tracer.TracerProvider(), cfg)
+	}
+	return nil
 }
 
 // flushTraces sends the spans still buffered, within traceFlushTimeout (ECS gives a task 30 s

@@ -51,7 +51,7 @@ type testDB struct {
 }
 
 // newDatabase creates an empty database on pg.
-func newDatabase(t *testing.T, pg *testenv.Postgres) testDB {
+func newDatabase(t testing.TB, pg *testenv.Postgres) testDB {
 	t.Helper()
 	n := databaseCount.Add(1)
 	name := fmt.Sprintf("test_%d_%s", n, strings.ToLower(t.Name()))
@@ -75,7 +75,7 @@ func (d testDB) migrateConfig() migrateConfig {
 }
 
 // migrate runs `products migrate` in-process on the database.
-func (d testDB) migrate(t *testing.T) {
+func (d testDB) migrate(t testing.TB) {
 	t.Helper()
 	if err := runMigrate(context.Background(), d.migrateConfig(), migrations(), discardLog()); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func (d testDB) migrate(t *testing.T) {
 
 // masterPool is a pool on the database as its owner, for what a test sets up behind products'
 // back. Closed when the test ends.
-func (d testDB) masterPool(t *testing.T) *pgxpool.Pool {
+func (d testDB) masterPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), d.pg.DSNFor(d.name))
 	if err != nil {
@@ -96,7 +96,7 @@ func (d testDB) masterPool(t *testing.T) *pgxpool.Pool {
 
 // appConfig gives the app role a new password, writes it to a password file, and returns
 // products' settings for the role with that file as the credential source.
-func (d testDB) appConfig(t *testing.T) dbConfig {
+func (d testDB) appConfig(t testing.TB) dbConfig {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "db-password")
 	password := testenv.RandomPassword()
@@ -114,7 +114,7 @@ func (d testDB) appConfig(t *testing.T) dbConfig {
 
 // newPool opens products' pool on cfg with its configured credential source (or src), closed
 // when the test ends.
-func newPool(t *testing.T, cfg dbConfig, src credentialSource) *pgxpool.Pool {
+func newPool(t testing.TB, cfg dbConfig, src credentialSource) *pgxpool.Pool {
 	t.Helper()
 	if src == nil {
 		var err error

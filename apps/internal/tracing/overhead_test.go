@@ -3,19 +3,16 @@ package tracing
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/grpc"
+
+	"github.com/meshtrace/meshtrace/internal/testenv"
 )
 
 // The cost of tracing a request, without the network: on the two-hop path (products -> payments:
@@ -28,7 +25,8 @@ import (
 // A sampled request's spans and segments really go out: X-Ray segments over UDP to a socket of
 // the benchmark that reads and drops them (as the daemon's port), OpenTelemetry spans through the
 // batch processor and the OTLP/gRPC exporter to a collector stand-in that takes the requests
-// without decoding them (discardOTLP), so the exporter's work is counted and the receiver's is not.
+// without decoding them (testenv.DiscardSegments, testenv.DiscardOTLP), so the exporter's work
+// is counted and the receiver's is not.
 
 // inMemory serves a client's requests with a handler, as if over the network.
 type inMemory struct{ h http.Handler }
@@ -76,7 +74,7 @@ func benchmarkHandler(b *testing.B, h http.Handler) {
 	req := httptest.NewRequest(http.MethodGet, "http://products/api/1.0/payments", nil)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU(b)
+	cpu := testenv.ProcessCPU(b)
 	for range b.N {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -84,16 +82,7 @@ func benchmarkHandler(b *testing.B, h http.Handler) {
 			b.Fatalf("status %d", rec.Code)
 		}
 	}
-	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
-}
-
-// processCPU is the CPU time this process used so far.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(testenv.ProcessCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 func sampleNothingFile(b *testing.B) string { return rulesFile(b, sampleNothingRules) }
@@ -110,7 +99,7 @@ func rulesFile(b *testing.B, rules string) string {
 // stand-ins of the benchmark (see the top of this file).
 func benchTracer(b *testing.B, mode, rules string) *Tracer {
 	b.Helper()
-	cfg := Config{Service: "svc", Mode: mode, DaemonAddr: discardUDP(b), OTLPEndpoint: discardOTLP(b), SamplingRulesFile: rulesFile(b, rules)}
+	cfg := Config{Service: "svc", Mode: mode, DaemonAddr: testenv.DiscardSegments(b), OTLPEndpoint: testenv.DiscardOTLP(b), SamplingRulesFile: rulesFile(b, rules)}
 	if mode == ModeOTel {
 		// The sampler polls X-Ray's rules at DaemonAddr (TCP): nobody answers, the local rules decide.
 		cfg.DaemonAddr = "127.0.0.1:9"
@@ -122,54 +111,6 @@ func benchTracer(b *testing.B, mode, rules string) *Tracer {
 	b.Cleanup(func() { _ = tracer.Shutdown(context.Background()) })
 	return tracer
 }
-
-// discardUDP is a UDP socket on loopback that reads and drops what it is sent (as the X-Ray
-// daemon's port), until the benchmark ends.
-func discardUDP(b *testing.B) string {
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { conn.Close() })
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			if _, _, err := conn.ReadFrom(buf); err != nil {
-				return
-			}
-		}
-	}()
-	return conn.LocalAddr().String()
-}
-
-// discardOTLP is an OTLP/gRPC trace service on loopback that answers every export without
-// decoding it (a codec that reads nothing), so that its work does not count in the benchmark.
-func discardOTLP(b *testing.B) string {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	server := grpc.NewServer(grpc.ForceServerCodec(skipCodec{}))
-	collectortrace.RegisterTraceServiceServer(server, discardTraces{})
-	go func() { _ = server.Serve(lis) }()
-	b.Cleanup(server.Stop)
-	return "http://" + lis.Addr().String()
-}
-
-type discardTraces struct {
-	collectortrace.UnimplementedTraceServiceServer
-}
-
-func (discardTraces) Export(context.Context, *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
-	return &collectortrace.ExportTraceServiceResponse{}, nil
-}
-
-// skipCodec leaves a request undecoded and answers an empty message (zero bytes in protobuf).
-type skipCodec struct{}
-
-func (skipCodec) Marshal(any) ([]byte, error) { return nil, nil }
-func (skipCodec) Unmarshal([]byte, any) error { return nil }
-func (skipCodec) Name() string                { return "proto" }
 
 func BenchmarkTwoHopOff(b *testing.B) {
 	tracer, err := Setup(Config{Service: "svc", Mode: ModeOff})
