@@ -26,7 +26,9 @@ import (
 type otelSQLTracer struct {
 	tracer trace.Tracer
 	name   string
-	attrs  []attribute.KeyValue // connection facts shared by every span
+	// startOpts start every span: a client span with the connection facts, built once (the
+	// SDK copies the attributes into each span).
+	startOpts []trace.SpanStartOption
 }
 
 var (
@@ -38,7 +40,7 @@ func newOTelSQLTracer(provider trace.TracerProvider, cfg dbConfig) *otelSQLTrace
 	return &otelSQLTracer{
 		tracer: provider.Tracer("github.com/meshtrace/meshtrace/apps/products"),
 		name:   cfg.Name + "@" + cfg.Host,
-		attrs: []attribute.KeyValue{
+		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 			attribute.String("db.system", "postgresql"),
 			attribute.String("db.system.name", "postgresql"),
 			attribute.String("db.name", cfg.Name),
@@ -47,17 +49,22 @@ func newOTelSQLTracer(provider trace.TracerProvider, cfg dbConfig) *otelSQLTrace
 			attribute.String("db.connection_string", fmt.Sprintf("postgresql://%s:%d/%s", cfg.Host, cfg.Port, cfg.Name)),
 			attribute.String("server.address", cfg.Host),
 			attribute.Int("server.port", cfg.Port),
-		},
+		)},
 	}
 }
 
 func (t *otelSQLTracer) start(ctx context.Context, query string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	attrs := t.attrs
+	if len(opts) > 0 { // a failed acquisition's start time; a query's span copies nothing here
+		opts = append(opts, t.startOpts...)
+	} else {
+		opts = t.startOpts
+	}
+	ctx, span := t.tracer.Start(ctx, t.name, opts...)
 	if query != "" {
 		// pgx sends arguments separately from the text ($1, $2...), so the text holds no values.
-		attrs = append(attrs[:len(attrs):len(attrs)], attribute.String("db.statement", query), attribute.String("db.query.text", query))
+		span.SetAttributes(attribute.String("db.statement", query), attribute.String("db.query.text", query))
 	}
-	return t.tracer.Start(ctx, t.name, append(opts, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))...)
+	return ctx, span
 }
 
 // TraceQueryStart opens the span, under the request's span when it is being recorded.
