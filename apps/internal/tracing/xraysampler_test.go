@@ -134,6 +134,9 @@ func TestARuleChangeArrivesWithTheNextTargets(t *testing.T) {
 	if calls := proxy.callsTo("/SamplingTargets"); len(calls) < 2 {
 		t.Errorf("%d targets calls, want the statistics reported before and after the change", len(calls))
 	}
+	// The targets' answer carries the new rate itself, so the change may apply before the rules
+	// poller, woken by LastRuleModification, has fetched the rules again: wait for that fetch.
+	waitFor(t, "the rules fetched again", 2*time.Second, func() bool { return len(proxy.callsTo("/GetSamplingRules")) >= 2 })
 	if got := len(proxy.callsTo("/GetSamplingRules")); got != 2 {
 		t.Errorf("%d rules fetches, want 2 (the first, and the one the targets asked for)", got)
 	}
