@@ -224,7 +224,7 @@ func NewTracing(ctx *pulumi.Context, name string, args TracingArgs, opts ...pulu
 	}
 	p := newPlain(ctx)
 	ref := TracingRef{
-		Name: naming.StackPrefix(ctx) + "-" + name, // account-unique X-Ray names
+		Name: naming.InStack(ctx, name), // account-unique X-Ray names
 
 		Mode:              value(p, "mode", args.Mode, xray.ModeADOT),
 		SamplingFixedRate: value(p, "samplingFixedRate", args.SamplingFixedRate, xray.DefaultSamplingFixedRate),

@@ -29,10 +29,11 @@ import (
 
 	"github.com/meshtrace/meshtrace/internal/syncbuf"
 	"github.com/meshtrace/meshtrace/pulumitest"
+	"github.com/meshtrace/meshtrace/stacks"
 )
 
 // Project is the Pulumi project name (Pulumi.yaml), which URNs carry.
-const Project = "meshtrace"
+const Project = stacks.Project
 
 // Stack is one Pulumi stack of the program under the real engine: its state (the
 // snapshot the engine wrote), the fake cloud behind the fake providers, and the config each

@@ -29,6 +29,11 @@ func StackPrefix(ctx *pulumi.Context) string {
 	return ForStack(ctx.Project(), ctx.Stack())
 }
 
+// InStack is a component's name made account-unique: <project>-<stack>-<name>.
+func InStack(ctx *pulumi.Context, name string) string {
+	return StackPrefix(ctx) + "-" + name
+}
+
 // ForStack is <project>-<stack>.
 func ForStack(project, stack string) string {
 	return project + "-" + stack

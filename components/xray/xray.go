@@ -68,7 +68,7 @@ type TracingArgs struct {
 	// Default DefaultSamplingReservoir.
 	SamplingReservoir *int
 	// Name prefixes the X-Ray group and the sampling rules (<Name>-<service>), names unique
-	// in the account. Default <project>-<stack>-<component name> (naming.StackPrefix), so two
+	// in the account. Default <project>-<stack>-<component name> (naming.InStack), so two
 	// stacks or teams cannot collide.
 	Name string
 	// DaemonImage and CollectorImage replace the pinned sidecar images (DaemonImage,
@@ -122,7 +122,7 @@ func NewTracing(ctx *pulumi.Context, name string, args *TracingArgs, opts ...pul
 	if !(rate >= 0 && rate <= 1) || reservoir < 0 {
 		return nil, fmt.Errorf("tracing %s: SamplingFixedRate must be 0..1 and SamplingReservoir >= 0", name)
 	}
-	prefix := naming.StackPrefix(ctx) + "-" + name
+	prefix := naming.InStack(ctx, name)
 	if a.Name != "" {
 		prefix = a.Name
 	}
